@@ -1,0 +1,6 @@
+"""End-to-end test harness for Airflow DAGs whose tasks run in containers.
+
+The library never imports pytest: the pytest plugin in ``fixtures/`` only
+wires these objects together, so the same pieces work from a script or the
+``python -m harness`` command line.
+"""

@@ -1,0 +1,31 @@
+"""Where the harness keeps its caches, and the settings users may override.
+
+Everything built here (engine state, base and node images, Go binaries) is
+cached outside the repository so that a second run costs seconds.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP_NAME = "airflow-e2e-harness"
+
+
+def cache_dir() -> Path:
+    """Root of every cache the harness writes; ``HARNESS_CACHE_DIR`` overrides."""
+    env = os.environ.get("HARNESS_CACHE_DIR")
+    if env:
+        path = Path(env).expanduser()
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        path = base / APP_NAME
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}

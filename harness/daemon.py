@@ -1,0 +1,249 @@
+"""DockerDaemon: use the user's Docker daemon, or start one the harness owns.
+
+Order of preference: ``DOCKER_HOST`` / the default socket when it answers;
+a harness daemon left running by an earlier ``--keep`` run; otherwise a new
+dockerd with its own socket and data-root under the harness cache (installed
+from Debian packages first when the host has no engine). The data-root lives
+in the cache on purpose: base, node and task images survive between runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+import docker
+import docker.errors
+import requests
+
+from harness.config import cache_dir
+from harness.provision.engine import InstallEngine
+from harness.provision.runtime_wrapper import (
+    RUNTIME_NAME,
+    bounding_set_is_partial,
+    find_runc,
+    install_wrapper,
+)
+from harness.provision.steps import ProvisionError, run_steps
+from harness.timing import Timer, default_timer
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+
+
+class DaemonUnavailable(RuntimeError):
+    """No Docker daemon could be used or started; the message lists what was tried."""
+
+
+def ping(url: str, timeout: float = 5.0) -> docker.DockerClient | None:
+    """A client for ``url`` if a daemon answers there, else None."""
+    try:
+        client = docker.DockerClient(base_url=url, timeout=timeout)
+        client.ping()
+        return client
+    except (docker.errors.DockerException, requests.RequestException, OSError):
+        return None
+
+
+class DockerDaemon:
+    """Owns (or borrows) one Docker daemon for the duration of a session."""
+
+    def __init__(
+        self,
+        *,
+        keep: bool = False,
+        allow_start: bool = True,
+        use_existing: bool = True,
+        state_dir: Path | None = None,
+        timer: Timer | None = None,
+        start_timeout: float = 60.0,
+    ) -> None:
+        self.keep = keep
+        self.allow_start = allow_start
+        self.use_existing = use_existing
+        self.state_dir = state_dir or cache_dir() / "docker"
+        self.timer = timer or default_timer()
+        self.start_timeout = start_timeout
+        self.url: str = ""
+        self.owned = False
+        self.client: docker.DockerClient | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    # -- paths of the harness-owned daemon -------------------------------------------------
+    @property
+    def socket_path(self) -> Path:
+        return self.state_dir / "docker.sock"
+
+    @property
+    def own_url(self) -> str:
+        return f"unix://{self.socket_path}"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.state_dir / "dockerd.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "dockerd.log"
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def __enter__(self) -> DockerDaemon:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        tried: list[str] = []
+        if self.use_existing:
+            for url in self._user_urls():
+                client = ping(url)
+                if client:
+                    self._adopt(url, client, owned=False, why="the user's daemon")
+                    return
+                tried.append(f"{url}: no answer")
+        client = ping(self.own_url)
+        if client:
+            self._adopt(self.own_url, client, owned=False, why="a harness daemon kept from an earlier run")
+            return
+        tried.append(f"{self.own_url} (harness daemon): not running")
+        if not self.allow_start:
+            raise DaemonUnavailable(self._explain(tried, "starting a daemon is disabled"))
+        try:
+            run_steps([InstallEngine()], self.timer)
+        except ProvisionError as err:
+            raise DaemonUnavailable(self._explain(tried, str(err))) from err
+        with self.timer.phase("docker daemon start") as phase:
+            self._start_own()
+            phase.note = self.own_url
+        assert self.client is not None
+
+    def _user_urls(self) -> list[str]:
+        env = os.environ.get("DOCKER_HOST")
+        return [env] if env else [DEFAULT_SOCKET]
+
+    def _adopt(self, url: str, client: docker.DockerClient, *, owned: bool, why: str) -> None:
+        self.url, self.client, self.owned = url, client, owned
+        version = client.version().get("Version", "?")
+        self.timer.log(f"docker: using {why} at {url} (engine {version})")
+
+    def _explain(self, tried: list[str], reason: str) -> str:
+        lines = "\n".join(f"  - {t}" for t in tried)
+        return (
+            "No Docker daemon available.\nTried:\n"
+            f"{lines}\nCould not start one: {reason}\n"
+            "What to do: start Docker (or set DOCKER_HOST to a daemon that answers), or run "
+            "as root on Debian so the harness can install docker.io itself "
+            "(`python -m harness provision`)."
+        )
+
+    def _daemon_config(self) -> Path:
+        config: dict[str, object] = {}
+        runc = find_runc()
+        if runc and bounding_set_is_partial():
+            # Privileged containers (kind nodes) need this on hosts lacking capabilities.
+            config["runtimes"] = {RUNTIME_NAME: {"path": str(install_wrapper(runc))}}
+            config["default-runtime"] = RUNTIME_NAME
+        path = self.state_dir / "daemon.json"
+        path.write_text(json.dumps(config, indent=2))
+        return path
+
+    def _stop_stale(self) -> None:
+        """A dockerd from a killed run may still hold the pidfile; stop it first."""
+        try:
+            pid = int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            self.pidfile.unlink(missing_ok=True)
+            return
+        for _ in range(150):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        self.pidfile.unlink(missing_ok=True)
+
+    def _start_own(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._stop_stale()
+        self.socket_path.unlink(missing_ok=True)
+        # exec-root holds unix sockets: keep its path short (108-byte limit).
+        exec_root = Path("/run") / "airflow-e2e-harness"
+        argv = [
+            "dockerd",
+            "--host", self.own_url,
+            "--data-root", str(self.state_dir / "data"),
+            "--exec-root", str(exec_root),
+            "--pidfile", str(self.pidfile),
+            "--config-file", str(self._daemon_config()),
+        ]
+        log = self.log_file.open("ab")
+        self._proc = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches pytest, which then stops us in order
+        )
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise DaemonUnavailable(
+                    f"dockerd exited with {self._proc.returncode} during start-up.\n"
+                    f"Last lines:\n{self._tail()}\nFull log: {self.log_file}"
+                )
+            client = ping(self.own_url, timeout=2)
+            if client:
+                self.url, self.client, self.owned = self.own_url, client, True
+                return
+            time.sleep(0.3)
+        self._terminate()
+        raise DaemonUnavailable(
+            f"dockerd did not answer on {self.own_url} within {self.start_timeout:.0f}s.\n"
+            f"Last lines:\n{self._tail()}\nFull log: {self.log_file}"
+        )
+
+    def _tail(self, n: int = 20) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "(no log)"
+
+    def _terminate(self) -> None:
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+
+    def stop(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        if not self.owned:
+            return
+        if self.keep:
+            self.timer.log(f"docker: keeping the harness daemon at {self.url} (log: {self.log_file})")
+            return
+        with self.timer.phase("docker daemon stop"):
+            self._terminate()
+        self.owned = False
+
+    def env(self) -> dict[str, str]:
+        """What child processes (DockerOperator, kind, docker CLI) need to find this daemon."""
+        return {"DOCKER_HOST": self.url}

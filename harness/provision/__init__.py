@@ -1,0 +1,1 @@
+"""What a machine without registries lacks, produced here, each step cached."""

@@ -1,0 +1,67 @@
+"""An ordered list of small cached actions, walked like kind's create actions.
+
+Each step names what it was built from (its cache key) and how to tell that
+its output is already there, so a warm run is a walk printing "cached".
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from pathlib import Path
+
+from harness.config import cache_dir
+from harness.timing import Timer, default_timer
+
+
+class ProvisionError(RuntimeError):
+    """A provisioning step failed; the message says which and where its log is."""
+
+
+class Step(ABC):
+    """One provisioning action with a cache key and an is-done check."""
+
+    name: str = "step"
+
+    @abstractmethod
+    def cache_key(self) -> str:
+        """What the output was built from; a change invalidates the cache."""
+
+    @abstractmethod
+    def outputs_present(self) -> bool:
+        """True when the step's product exists (binary, image, package)."""
+
+    @abstractmethod
+    def execute(self, timer: Timer) -> None:
+        """Produce the output."""
+
+    def _stamp(self) -> Path:
+        return cache_dir() / "stamps" / f"{self.name}.json"
+
+    def is_done(self) -> bool:
+        stamp = self._stamp()
+        if not stamp.exists():
+            return False
+        try:
+            recorded = json.loads(stamp.read_text())["key"]
+        except (ValueError, KeyError):
+            return False
+        return recorded == self.cache_key() and self.outputs_present()
+
+    def mark_done(self) -> None:
+        stamp = self._stamp()
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(json.dumps({"key": self.cache_key()}))
+
+
+def run_steps(steps: Iterable[Step], timer: Timer | None = None) -> None:
+    """Run each step that is not done yet, in order; print "cached" for the rest."""
+    timer = timer or default_timer()
+    for step in steps:
+        if step.is_done():
+            timer.log(f"{step.name}: cached")
+            continue
+        with timer.phase(step.name):
+            step.execute(timer)
+        step.mark_done()

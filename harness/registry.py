@@ -1,0 +1,55 @@
+"""Whether a container registry can answer, decided without probing strangers.
+
+On the build machines no registry hostname even resolves, so the check ends
+at DNS and sends nothing anywhere; where it resolves, the daemon's own pull
+is the test (that is what a plain ``docker build`` would do too).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import docker
+import docker.errors
+
+REGISTRY_HOSTS = {"docker.io": "registry-1.docker.io", "registry.k8s.io": "registry.k8s.io"}
+
+
+def resolves(host: str) -> bool:
+    try:
+        socket.getaddrinfo(host, 443)
+        return True
+    except OSError:
+        return False
+
+
+def registry_host(image: str) -> str:
+    first = image.split("/", 1)[0]
+    if "/" in image and ("." in first or ":" in first):
+        return REGISTRY_HOSTS.get(first, first)
+    return REGISTRY_HOSTS["docker.io"]
+
+
+def have_or_pull(client: docker.DockerClient, image: str) -> bool:
+    """True when ``image`` is local, or its registry resolves and the pull works."""
+    try:
+        client.images.get(image)
+        return True
+    except docker.errors.ImageNotFound:
+        pass
+    if not resolves(registry_host(image)):
+        return False
+    try:
+        client.images.pull(image)
+        return True
+    except docker.errors.APIError:
+        return False
+
+
+def image_mode(env_var: str) -> str:
+    """auto (default), stock or local, from an environment variable."""
+    mode = os.environ.get(env_var, "auto").strip().lower() or "auto"
+    if mode not in {"auto", "stock", "local"}:
+        raise ValueError(f"{env_var}={mode!r}: expected auto, stock or local")
+    return mode

@@ -1,0 +1,1 @@
+"""The ratings API of the MovieLens scenario."""

@@ -1,0 +1,1 @@
+"""Fetch ratings from the MovieLens API."""

@@ -1,0 +1,1 @@
+"""Rank movies by their ratings."""
