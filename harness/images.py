@@ -140,7 +140,7 @@ class TaskImages:
             phase.note = "built"
         return BuiltImage(tag, image.id, True, phase.seconds)
 
-    def _build(self, tag: str, context: Path, buildargs: dict[str, str], wanted: str):  # noqa: ANN202
+    def _build(self, tag: str, context: Path, buildargs: dict[str, str], wanted: str):
         lines: list[str] = []
         try:
             image, logs = self.client.images.build(

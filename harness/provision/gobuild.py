@@ -326,7 +326,7 @@ class BackgroundBuild:
         def target() -> None:
             try:
                 run_steps(steps, timer)
-            except BaseException as exc:  # re-raised in join()
+            except BaseException as exc:  # noqa: BLE001 - re-raised in join()
                 self._error = exc
 
         self._thread = threading.Thread(target=target, name="harness-go-build", daemon=True)

@@ -14,8 +14,9 @@ import sys
 
 
 def payload(ds: str) -> dict:
+    # String keys: XCom values travel as JSON, where int keys would become strings.
     year, month, day = (int(part) for part in ds.split("-"))
-    return {"ds": ds, "parts": [year, month, day], "squares": {n: n * n for n in range(day)}}
+    return {"ds": ds, "parts": [year, month, day], "squares": {str(n): n * n for n in range(day)}}
 
 
 def main(argv: list[str]) -> int:
@@ -33,14 +34,12 @@ def main(argv: list[str]) -> int:
     if mode == "json":
         (ds,) = args
         os.makedirs("/airflow/xcom", exist_ok=True)
-        value = payload(ds)
-        value["squares"] = {str(k): v for k, v in value["squares"].items()}
         with open("/airflow/xcom/return.json", "w") as handle:
-            json.dump(value, handle)
+            json.dump(payload(ds), handle)
         print(f"wrote XCom for {ds}")
         return 0
     if mode == "fail":
-        print("probe: the input is corrupt, giving up (exit %s)" % args[0], file=sys.stderr, flush=True)
+        print(f"probe: the input is corrupt, giving up (exit {args[0]})", file=sys.stderr, flush=True)
         return int(args[0])
     print(__doc__, file=sys.stderr)
     return 2

@@ -11,7 +11,7 @@ import csv
 import random
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 EPOCH_START = date(2026, 1, 1)
@@ -33,7 +33,7 @@ class Rating:
 
 
 def _day_start(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
 
 
 def generate(seed: int) -> list[Rating]:

@@ -36,7 +36,7 @@ def make_handler(ratings: list[Rating], user: str, password: str) -> type[BaseHT
             self.end_headers()
             self.wfile.write(payload)
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             url = urlparse(self.path)
             if url.path == "/health":
                 self._send(200, {"status": "ok", "ratings": len(ratings)})
@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--user", default=os.environ.get("API_USER", "airflow"))
     parser.add_argument("--password", default=os.environ.get("API_PASSWORD", "airflow"))
     args = parser.parse_args(argv)
-    csv_path = args.ratings_csv or (Path("/ratings/ratings.csv") if Path("/ratings/ratings.csv").exists() else None)
+    mounted = Path("/ratings/ratings.csv")
+    csv_path = args.ratings_csv or (mounted if mounted.exists() else None)
     ratings = load_csv(csv_path) if csv_path else generate(args.seed)
     source = str(csv_path) if csv_path else f"seed {args.seed}"
     server = ThreadingHTTPServer(("0.0.0.0", args.port), make_handler(ratings, args.user, args.password))

@@ -1,0 +1,144 @@
+"""An isolated AIRFLOW_HOME for one test session, with nothing written to the user's.
+
+Airflow reads its configuration when it is first imported, so ``activate()``
+must run before anything imports ``airflow``; the harness imports it lazily.
+Connections and variables are plain ``AIRFLOW_CONN_*`` / ``AIRFLOW_VAR_*``
+environment variables, as in many deployments. Each DAG folder becomes a
+local DAG bundle (Airflow 3's ``dag.test()`` only runs DAGs it can find in a
+bundle). The migrated sqlite database is cached per Airflow version, so a
+session pays for the migration once per machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+from contextlib import closing
+from importlib.metadata import version
+from pathlib import Path
+from types import TracebackType
+
+from harness.config import cache_dir
+
+
+class AirflowHome:
+    """Owns the environment variables that point Airflow at a private home."""
+
+    def __init__(self, root: Path, *, extra_config: dict[str, str] | None = None) -> None:
+        self.root = Path(root)
+        self.extra_config = extra_config or {}
+        self.dag_folders: dict[str, Path] = {}
+        self._saved: dict[str, str | None] = {}
+        self._migrated = False
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / "airflow.db"
+
+    def _set(self, key: str, value: str) -> None:
+        if key not in self._saved:
+            self._saved[key] = os.environ.get(key)
+        os.environ[key] = value
+
+    def __enter__(self) -> AirflowHome:
+        self.activate()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.deactivate()
+
+    def activate(self) -> None:
+        """Point Airflow here; safe only before ``airflow`` is imported."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        template = self._db_template()
+        if template.exists() and not self.db_path.exists():
+            shutil.copyfile(template, self.db_path)  # written by backup(): self-contained
+            self._migrated = True
+        settings = {
+            "AIRFLOW_HOME": str(self.root),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.root / "dags"),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.db_path}",
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.root / "logs"),
+            "AIRFLOW__CORE__FERNET_KEY": "",
+            **self.extra_config,
+        }
+        for key, value in settings.items():
+            self._set(key, value)
+        self._write_bundles()
+
+    def deactivate(self) -> None:
+        for key, old in self._saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+        self._saved.clear()
+
+    # -- configuration that changes during a session ----------------------------------------
+    def add_dag_folder(self, folder: Path) -> str:
+        """Register ``folder`` as a DAG bundle; returns the bundle name."""
+        folder = Path(folder).resolve()
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"DAG folder {folder} does not exist. Pass the folder that holds your DAG files."
+            )
+        for name, path in self.dag_folders.items():
+            if path == folder:
+                return name
+        base = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{folder.parent.name}-{folder.name}").strip("-")
+        name, n = base, 1
+        while name in self.dag_folders:
+            n += 1
+            name = f"{base}-{n}"
+        self.dag_folders[name] = folder
+        self._write_bundles()
+        return name
+
+    def _write_bundles(self) -> None:
+        bundles = [
+            {
+                "name": name,
+                "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                "kwargs": {"path": str(path)},
+            }
+            for name, path in self.dag_folders.items()
+        ]
+        self._set("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(bundles))
+
+    def set_connection(self, conn_id: str, uri_or_json: str) -> None:
+        self._set(f"AIRFLOW_CONN_{conn_id.upper()}", uri_or_json)
+
+    def set_variable(self, key: str, value: str) -> None:
+        self._set(f"AIRFLOW_VAR_{key.upper()}", value)
+
+    # -- metadata database -------------------------------------------------------------------
+    def _db_template(self) -> Path:
+        return cache_dir() / "airflow-db" / f"airflow-{version('apache-airflow-core')}.db"
+
+    def migrate(self) -> None:
+        """Create the metadata DB (``dag.test()`` needs one), from the cache when possible."""
+        if self._migrated:
+            return
+        from airflow.utils import db  # imported late: configuration is read at import
+
+        db.initdb()
+        template = self._db_template()
+        template.parent.mkdir(parents=True, exist_ok=True)
+        tmp = template.with_suffix(".tmp")
+        tmp.unlink(missing_ok=True)
+        # Airflow's sqlite runs in WAL mode: a file copy could miss the tables.
+        with closing(sqlite3.connect(self.db_path)) as src, closing(sqlite3.connect(tmp)) as dst:
+            src.backup(dst)
+        tmp.replace(template)
+        self._migrated = True
+

@@ -1,0 +1,97 @@
+"""Capture what a ``dag.test()`` run prints, and split it per task.
+
+Tasks run in-process and log through structlog (to ``sys.stdout``) and the
+standard logging module (to a handler bound when Airflow configured logging).
+Both are teed into one file while the run lasts; the original streams still
+get everything, so pytest's own capture keeps working.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)")
+_END = re.compile(r"\[DAG TEST\] end task task_id=(\S+) map_index=(-?\d+)")
+
+
+# Loggers cache the stream they saw first, so a tee from an earlier run may
+# still be written to: every tee forwards to whatever sink is current now.
+_sink: TextIO | None = None
+
+
+class _Tee:
+    def __init__(self, original: TextIO) -> None:
+        self._original = original
+
+    def write(self, text: str) -> int:
+        sink = _sink
+        if sink is not None:
+            try:
+                sink.write(text)
+            except ValueError:  # closed between check and write
+                pass
+        return self._original.write(text)
+
+    def flush(self) -> None:
+        self._original.flush()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._original, name)
+
+
+class _SinkHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        sink = _sink
+        if sink is None:
+            return
+        try:
+            sink.write(f"{record.levelname.lower():<8} {record.getMessage()} [{record.name}]\n")
+        except Exception:  # noqa: BLE001, S110 - a log sink must never break the run
+            pass
+
+
+@contextmanager
+def tee_output(path: Path) -> Iterator[Path]:
+    """Everything printed or logged while inside goes to ``path`` too."""
+    global _sink
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as sink:
+        handler = _SinkHandler(logging.DEBUG)
+        root = logging.getLogger()
+        root.addHandler(handler)
+        old_out, old_err = sys.stdout, sys.stderr
+        tee_out = old_out if isinstance(old_out, _Tee) else _Tee(old_out)
+        tee_err = old_err if isinstance(old_err, _Tee) else _Tee(old_err)
+        sys.stdout, sys.stderr = tee_out, tee_err  # type: ignore[assignment]
+        _sink = sink
+        try:
+            yield path
+        finally:
+            _sink = None
+            if sys.stdout is tee_out:
+                sys.stdout = old_out
+            if sys.stderr is tee_err:
+                sys.stderr = old_err
+            root.removeHandler(handler)
+
+
+def split_by_task(text: str) -> dict[str, str]:
+    """Lines between dag.test's "starting task" and "end task" markers, per task."""
+    per_task: dict[str, list[str]] = {}
+    current: str | None = None
+    for line in text.splitlines():
+        start = _START.search(line)
+        if start:
+            current = start.group(1) if start.group(2) == "-1" else f"{start.group(1)}[{start.group(2)}]"
+            per_task.setdefault(current, [])
+        if current is not None:
+            per_task[current].append(line)
+        if _END.search(line):
+            current = None
+    return {task: "\n".join(lines) + "\n" for task, lines in per_task.items()}

@@ -1,0 +1,283 @@
+"""A kind cluster for a test session, on pytest-kind's KindCluster.
+
+pytest-kind shells out to kind and kubectl (its own way); we always hand it
+both paths (its fallback downloads them), our own kubeconfig under the run's
+temp dir (never ~/.kube/config), and the harness daemon's DOCKER_HOST. It does
+not wait for readiness, so :meth:`Cluster.wait_ready` does, with the official
+``kubernetes`` client: node Ready, every kube-system pod Running and ready.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+
+import docker
+import docker.errors
+import yaml
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from pytest_kind import KindCluster
+
+from harness.provision.kind_assets import KindAssets
+from harness.provision.steps import ProvisionError
+from harness.timing import Timer, default_timer
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+KIND_CONFIG = REPO_ROOT / "kind-config.yaml"
+DATA_PLACEHOLDER = "__HARNESS_DATA_DIR__"
+DATA_CONTAINER_PATH = "/data"
+
+
+class ClusterNotReady(RuntimeError):  # noqa: N818 - reads as a state, like TimeoutError
+    """The cluster did not become ready in time; the message says what was missing."""
+
+
+class _KindCluster(KindCluster):
+    """KindCluster without its working directory in the cwd (our repository)."""
+
+    def __init__(
+        self, name: str, kubeconfig: Path, image: str | None, kind_path: Path,
+        kubectl_path: Path, workdir: Path,
+    ) -> None:
+        # Same attributes as KindCluster.__init__, minus ./.pytest-kind/<name>.
+        self.name = name
+        self.image = image
+        self.path = workdir
+        self.kubeconfig_path = kubeconfig
+        self.kind_path = kind_path
+        self.kubectl_path = kubectl_path
+        self.platform = platform.system().lower()
+
+
+@contextmanager
+def _environ(extra: Mapping[str, str]) -> Iterator[None]:
+    """pytest-kind's subprocesses inherit os.environ: set DOCKER_HOST there, briefly."""
+    saved = {k: os.environ.get(k) for k in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def render_kind_config(template: Path, data_dir: Path, dest: Path) -> Path:
+    """The kind config with the data folder's host path filled into the /data mount."""
+    config = yaml.safe_load(template.read_text())
+    for node in config.get("nodes", []):
+        for mount in node.get("extraMounts", []) or []:
+            if mount.get("containerPath") == DATA_CONTAINER_PATH or mount.get("hostPath") == DATA_PLACEHOLDER:
+                mount["hostPath"] = str(data_dir.resolve())
+    dest.write_text(yaml.safe_dump(config, sort_keys=False))
+    return dest
+
+
+def _normalise(tag: str) -> str:
+    """containerd's full name for a Docker reference (docker.io/library/...)."""
+    first = tag.split("/", 1)[0]
+    if "/" not in tag:
+        return f"docker.io/library/{tag}"
+    if "." not in first and ":" not in first and first != "localhost":
+        return f"docker.io/{tag}"
+    return tag
+
+
+class Cluster:
+    """Create (or reuse) a kind cluster, wait for it, load images, delete it."""
+
+    def __init__(
+        self,
+        assets: KindAssets,
+        docker_env: Mapping[str, str],
+        docker_client: docker.DockerClient,
+        *,
+        name: str = "pytest-kind",
+        data_dir: Path,
+        keep: bool = False,
+        run_dir: Path | None = None,
+        config_template: Path = KIND_CONFIG,
+        timer: Timer | None = None,
+        ready_timeout: float = 300.0,
+    ) -> None:
+        self.assets = assets
+        self.docker_env = dict(docker_env)
+        self.docker = docker_client
+        self.name = name
+        self.data_dir = data_dir
+        self.keep = keep
+        self.timer = timer or default_timer()
+        self.ready_timeout = ready_timeout
+        self.config_template = config_template
+        self.run_dir = run_dir or Path(tempfile.mkdtemp(prefix=f"harness-kind-{name}-"))
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.kubeconfig = self.run_dir / "kubeconfig"
+        self.kind = _KindCluster(
+            name, self.kubeconfig, assets.node_image, assets.kind, assets.kubectl, self.run_dir,
+        )
+        self._api: k8s.ApiClient | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def __enter__(self) -> Cluster:
+        self.create()
+        self.wait_ready()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.keep:
+            self.timer.log(f"cluster {self.name}: kept (kubeconfig: {self.kubeconfig})")
+        else:
+            self.delete()
+
+    def _kind(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = dict(os.environ) | self.docker_env
+        return subprocess.run(
+            [str(self.assets.kind), *args], env=env, capture_output=True, text=True,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def exists(self) -> bool:
+        out = self._kind("get", "clusters")
+        return self.name in out.stdout.split()
+
+    def create(self) -> None:
+        """Create the cluster from kind-config.yaml, or reuse one of that name."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        config = render_kind_config(self.config_template, self.data_dir, self.run_dir / "kind-config.yaml")
+        self.kubeconfig.touch(0o600, exist_ok=True)
+        os.chmod(self.kubeconfig, 0o600)
+        if self.exists():
+            # pytest-kind would reuse it but leave our fresh kubeconfig empty.
+            out = self._kind(
+                "export", "kubeconfig", "--name", self.name, "--kubeconfig", str(self.kubeconfig)
+            )
+            if out.returncode != 0:
+                raise ProvisionError(f"kind export kubeconfig failed:\n{out.stderr}")
+            self._adopt_data_dir()
+            self.timer.log(f"cluster {self.name}: exists, reusing it (data folder {self.data_dir})")
+        with self.timer.phase(f"cluster create ({self.name})") as phase, _environ(self.docker_env):
+            phase.note = self.assets.node_image
+            try:
+                self.kind.create(config_file=config)
+            except subprocess.CalledProcessError as err:
+                raise ProvisionError(
+                    f"kind create cluster failed (exit {err.returncode}); node image "
+                    f"{self.assets.node_image}. Run `kind export logs --name {self.name}` "
+                    f"with DOCKER_HOST={self.docker_env.get('DOCKER_HOST', '')} for details."
+                ) from err
+        os.chmod(self.kubeconfig, 0o600)
+
+    def _adopt_data_dir(self) -> None:
+        """A reused cluster keeps the /data mount it was created with: use that folder."""
+        try:
+            node = self.docker.containers.get(self.node_container)
+        except docker.errors.NotFound:
+            return
+        for mount in node.attrs.get("Mounts", []):
+            if mount.get("Destination") == DATA_CONTAINER_PATH and mount.get("Source"):
+                self.data_dir = Path(mount["Source"])
+
+    def delete(self) -> None:
+        with self.timer.phase(f"cluster delete ({self.name})"), _environ(self.docker_env):
+            self.kind.delete()
+        self._api = None
+
+    # -- API ------------------------------------------------------------------------------
+    @property
+    def api(self) -> k8s.ApiClient:
+        """A kubernetes client bound to this cluster's kubeconfig only."""
+        if self._api is None:
+            self._api = k8s_config.new_client_from_config(config_file=str(self.kubeconfig))
+        return self._api
+
+    @property
+    def core(self) -> k8s.CoreV1Api:
+        return k8s.CoreV1Api(self.api)
+
+    def wait_ready(self) -> None:
+        """Node Ready and every kube-system pod Running with ready containers (CoreDNS too)."""
+        with self.timer.phase(f"cluster ready ({self.name})"):
+            deadline = time.monotonic() + self.ready_timeout
+            problem = "no answer from the API server"
+            while time.monotonic() < deadline:
+                try:
+                    problem = self._not_ready()
+                except Exception as err:  # noqa: BLE001 - API still starting: retry until the deadline
+                    problem = f"API error: {err}"
+                if not problem:
+                    return
+                time.sleep(2)
+            raise ClusterNotReady(f"cluster {self.name} not ready after {self.ready_timeout:.0f}s: {problem}")
+
+    def _not_ready(self) -> str:
+        nodes = self.core.list_node().items
+        if not nodes:
+            return "no nodes"
+        for node in nodes:
+            ready = [c for c in node.status.conditions or [] if c.type == "Ready"]
+            if not ready or ready[0].status != "True":
+                why = ready[0].message if ready else "no Ready condition"
+                return f"node {node.metadata.name} not Ready ({why})"
+        pods = self.core.list_namespaced_pod("kube-system").items
+        if not any((p.metadata.labels or {}).get("k8s-app") == "kube-dns" for p in pods):
+            return "no CoreDNS pod yet"
+        for pod in pods:
+            statuses = pod.status.container_statuses or []
+            if pod.status.phase != "Running" or not statuses or not all(s.ready for s in statuses):
+                return f"pod kube-system/{pod.metadata.name} is {pod.status.phase}, not ready"
+        return ""
+
+    # -- images ---------------------------------------------------------------------------
+    @property
+    def node_container(self) -> str:
+        return f"{self.name}-control-plane"
+
+    def node_image_id(self, tag: str) -> str | None:
+        """The image ID (config digest) the node's containerd holds for ``tag``, if any."""
+        node = self.docker.containers.get(self.node_container)
+        ref = _normalise(tag)
+        result = node.exec_run(["ctr", "--namespace=k8s.io", "images", "ls", f"name=={ref}"])
+        if result.exit_code != 0:
+            return None
+        lines = result.output.decode(errors="replace").splitlines()[1:]
+        if not lines:
+            return None
+        digest = lines[0].split()[2]
+        for _ in range(3):  # an index points at a manifest, which points at the config
+            got = node.exec_run(["ctr", "--namespace=k8s.io", "content", "get", digest])
+            if got.exit_code != 0:
+                return None
+            doc = json.loads(got.output)
+            if "config" in doc:
+                return str(doc["config"]["digest"])
+            manifests = doc.get("manifests") or []
+            if not manifests:
+                return None
+            digest = manifests[0]["digest"]
+        return None
+
+    def load_image(self, tag: str) -> bool:
+        """Load a local image into the node; False (and a log line) when unchanged."""
+        local_id = self.docker.images.get(tag).id
+        if self.node_image_id(tag) == local_id:
+            self.timer.log(f"load {tag}: unchanged, skipped")
+            return False
+        with self.timer.phase(f"load {tag}"), _environ(self.docker_env):
+            self.kind.load_docker_image(tag)
+        return True

@@ -1,0 +1,229 @@
+"""Docker networks and long-running service containers, each a context manager.
+
+In the spirit of testcontainers: start, wait explicitly until ready, and
+remove on exit. Everything is labelled with the session so that a cleanup
+after Ctrl-C (or a later run) can find it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+from docker.models.networks import Network
+
+from harness.timing import Timer, default_timer
+
+SESSION_LABEL = "io.airflow-e2e-harness.session"
+
+
+class ContainerNotReady(RuntimeError):
+    """A service container exited or never became ready; carries its logs."""
+
+
+class DockerNetwork:
+    """A user-defined bridge network, so that task containers reach services by name."""
+
+    def __init__(self, client: docker.DockerClient, name: str, session: str, *, keep: bool = False) -> None:
+        self.client = client
+        self.name = name
+        self.session = session
+        self.keep = keep
+        self.network: Network | None = None
+
+    def __enter__(self) -> DockerNetwork:
+        try:
+            stale = self.client.networks.get(self.name)
+            _remove_network(stale)
+        except docker.errors.NotFound:
+            pass
+        self.network = self.client.networks.create(
+            self.name, driver="bridge", labels={SESSION_LABEL: self.session}
+        )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.network is not None and not self.keep:
+            _remove_network(self.network)
+
+
+def _remove_network(network: Network) -> None:
+    network.reload()
+    for container in network.containers:
+        try:
+            network.disconnect(container, force=True)
+        except docker.errors.APIError:
+            pass
+    try:
+        network.remove()
+    except docker.errors.NotFound:
+        pass
+
+
+class ServiceContainer:
+    """A detached container (an API the tasks call) with an explicit readiness wait."""
+
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        image: str,
+        *,
+        name: str,
+        session: str,
+        network: str | None = None,
+        aliases: Sequence[str] = (),
+        command: Sequence[str] | None = None,
+        environment: Mapping[str, str] | None = None,
+        ready_log: str | None = None,
+        ready_exec: Sequence[str] | None = None,
+        timeout: float = 60.0,
+        keep: bool = False,
+        timer: Timer | None = None,
+    ) -> None:
+        self.client = client
+        self.image = image
+        self.name = name
+        self.session = session
+        self.network = network
+        self.aliases = list(aliases)
+        self.command = list(command) if command else None
+        self.environment = dict(environment or {})
+        self.ready_log = re.compile(ready_log) if ready_log else None
+        self.ready_exec = list(ready_exec) if ready_exec else None
+        self.timeout = timeout
+        self.keep = keep
+        self.timer = timer or default_timer()
+        self.container: Container | None = None
+
+    def __enter__(self) -> ServiceContainer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        try:
+            self.client.containers.get(self.name).remove(force=True)  # left by a killed run
+        except docker.errors.NotFound:
+            pass
+        kwargs: dict[str, Any] = {}
+        if self.network:
+            kwargs["network"] = self.network
+        with self.timer.phase(f"service {self.name}") as phase:
+            self.container = self.client.containers.create(
+                self.image, self.command, name=self.name, detach=True,
+                environment=self.environment, labels={SESSION_LABEL: self.session}, **kwargs,
+            )
+            if self.network and self.aliases:
+                net = self.client.networks.get(self.network)
+                net.disconnect(self.container)
+                net.connect(self.container, aliases=self.aliases)
+            self.container.start()
+            self.wait_ready()
+            phase.note = f"ready as {', '.join(self.aliases) or self.name}"
+
+    def logs(self) -> str:
+        if self.container is None:
+            return ""
+        try:
+            return self.container.logs().decode(errors="replace")
+        except docker.errors.APIError:
+            return ""
+
+    def wait_ready(self) -> None:
+        assert self.container is not None
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            self.container.reload()
+            if self.container.status in ("exited", "dead"):
+                raise ContainerNotReady(
+                    f"{self.name} ({self.image}) exited with "
+                    f"{self.container.attrs['State'].get('ExitCode')} before it was ready.\n"
+                    f"Its output:\n{self.logs()}"
+                )
+            if self._ready():
+                return
+            time.sleep(0.2)
+        raise ContainerNotReady(
+            f"{self.name} ({self.image}) was not ready within {self.timeout:.0f}s.\n"
+            f"Its output:\n{self.logs()}"
+        )
+
+    def _ready(self) -> bool:
+        assert self.container is not None
+        if self.ready_log and not self.ready_log.search(self.logs()):
+            return False
+        if self.ready_exec:
+            code, _ = self.container.exec_run(self.ready_exec)
+            return code == 0
+        return True
+
+    def stop(self) -> None:
+        if self.container is None or self.keep:
+            return
+        try:
+            self.container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+        self.container = None
+
+
+class TaskContainerJanitor:
+    """Removes the stopped task containers that runs left behind (``auto_remove="never"``).
+
+    Only containers created during this session from the given images are
+    touched, so a user's own containers on a shared daemon are never removed.
+    """
+
+    def __init__(self, client: docker.DockerClient, images: Sequence[str]) -> None:
+        self.client = client
+        self.images = set(images)
+        self.since = datetime.now(UTC)
+
+    def sweep(self) -> int:
+        removed = 0
+        for container in self.client.containers.list(all=True, filters={"status": "exited"}):
+            tags = set(container.image.tags) if container.image else set()
+            created = container.attrs.get("Created", "")[:26].rstrip("Z")
+            try:
+                when = datetime.fromisoformat(created).replace(tzinfo=UTC)
+            except ValueError:
+                continue
+            if tags & self.images and when >= self.since:
+                try:
+                    container.remove()
+                    removed += 1
+                except docker.errors.APIError:
+                    pass
+        return removed
+
+
+def remove_session_leftovers(client: docker.DockerClient, session: str | None = None) -> int:
+    """Containers and networks labelled by the harness (for one session, or all)."""
+    label = f"{SESSION_LABEL}={session}" if session else SESSION_LABEL
+    count = 0
+    for container in client.containers.list(all=True, filters={"label": label}):
+        container.remove(force=True)
+        count += 1
+    for network in client.networks.list(filters={"label": label}):
+        _remove_network(network)
+        count += 1
+    return count

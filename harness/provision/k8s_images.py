@@ -1,0 +1,286 @@
+"""Local images for everything kubeadm and the harness's pods would pull.
+
+No registry answers on our machines, so every image a kind node runs
+(control plane, kube-proxy, etcd, CoreDNS, pause) and the KubernetesPodOperator
+XCom sidecar is built here with the Docker SDK from the binaries of
+:mod:`harness.provision.gobuild`, tagged exactly as kubeadm names them.
+Each image carries a ``harness.cache-key`` label: a warm run only compares it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from harness.config import cache_dir
+from harness.provision.commands import run_logged
+from harness.provision.gobuild import KUBERNETES_VERSION, binaries
+from harness.provision.rootfs import debootstrap, import_rootfs
+from harness.provision.steps import ProvisionError, Step
+from harness.timing import Timer
+
+LABEL = "harness.cache-key"
+SUITE = "bookworm"
+IPTABLES_BASE_PACKAGES = ("iptables", "conntrack", "ca-certificates")
+IPTABLES_BASE_REPO = "harness/debian-iptables"
+XCOM_SIDECAR_VERSION = "1.0"
+XCOM_SIDECAR_REPO = "harness/xcom-sidecar"
+BUSYBOX_PACKAGE = "busybox-static"
+
+
+def _file_key(path: Path) -> str:
+    """Cheap identity of a built file: size and mtime (a rebuild changes both)."""
+    st = path.stat()
+    return f"{path.name}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+
+def image_label(client: docker.DockerClient, tag: str) -> str | None:
+    """The cache-key label of a local image, or None when it is absent."""
+    try:
+        image = client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return None
+    return (image.labels or {}).get(LABEL, "")
+
+
+def build_image(
+    client: docker.DockerClient,
+    tag: str,
+    dockerfile: str,
+    files: dict[str, Path | bytes],
+    key: str,
+    extra_tags: Iterable[str] = (),
+) -> str:
+    """Build ``tag`` from a temporary context holding ``files``; returns the image id.
+
+    ``files`` maps context paths to host files (copied, mode kept) or bytes.
+    The cache key goes into a label so that the image itself records what it
+    was built from.
+    """
+    with tempfile.TemporaryDirectory(prefix="harness-build-", dir=cache_dir()) as tmp:
+        ctx = Path(tmp)
+        for rel, src in files.items():
+            dest = ctx / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(src, bytes):
+                dest.write_bytes(src)
+            else:
+                shutil.copy2(src, dest)
+        (ctx / "Dockerfile").write_text(f"{dockerfile.rstrip()}\nLABEL {LABEL}=\"{key}\"\n")
+        try:
+            image, _ = client.images.build(path=str(ctx), tag=tag, rm=True, forcerm=True, pull=False)
+        except docker.errors.BuildError as err:
+            log = "".join(str(chunk.get("stream", chunk.get("error", ""))) for chunk in err.build_log)
+            raise ProvisionError(f"building {tag} failed: {err}\n{log[-3000:]}") from err
+    for extra in extra_tags:
+        repo, _, version = extra.rpartition(":")
+        image.tag(repo, version)
+    return str(image.id)
+
+
+def kubeadm_image_list(version: str = KUBERNETES_VERSION) -> list[str]:
+    """The images the built kubeadm will run, exactly as it names them."""
+    kubeadm = binaries().kubernetes["kubeadm"]
+    out = subprocess.run(
+        [str(kubeadm), "config", "images", "list", "--kubernetes-version", version],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL,
+    )
+    if out.returncode != 0:
+        raise ProvisionError(f"kubeadm config images list failed:\n{out.stderr}")
+    images = [line.strip() for line in out.stdout.splitlines() if line.strip().count(":") == 1]
+    if not images:
+        raise ProvisionError(f"kubeadm listed no images:\n{out.stdout}\n{out.stderr}")
+    return images
+
+
+class IptablesBase(Step):
+    """A minimal Debian with iptables and conntrack, the base of kube-proxy."""
+
+    name = "image-debian-iptables"
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+
+    def cache_key(self) -> str:
+        return f"v1:{SUITE}:{','.join(IPTABLES_BASE_PACKAGES)}"
+
+    @property
+    def tag(self) -> str:
+        return f"{IPTABLES_BASE_REPO}:{SUITE}-{_digest(self.cache_key())}"
+
+    def outputs_present(self) -> bool:
+        return image_label(self.client, self.tag) is not None
+
+    def is_done(self) -> bool:
+        return self.outputs_present()
+
+    def execute(self, timer: Timer) -> None:
+        rootfs = cache_dir() / "rootfs" / "debian-iptables"
+        debootstrap(self.name, SUITE, IPTABLES_BASE_PACKAGES, rootfs)
+        for sub in ("usr/share/doc", "usr/share/man", "usr/share/locale", "usr/share/info"):
+            shutil.rmtree(rootfs / sub, ignore_errors=True)
+        import_rootfs(self.client, rootfs, self.tag, [
+            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        ])
+        shutil.rmtree(rootfs)
+
+
+def _busybox() -> Path:
+    """A static busybox from Debian's archive (the sidecar's only file)."""
+    dest = cache_dir() / "debs" / "busybox"
+    binary = dest / "bin" / "busybox"
+    if binary.exists():
+        return binary
+    dl = cache_dir() / "debs" / "download"
+    shutil.rmtree(dl, ignore_errors=True)
+    dl.mkdir(parents=True)
+    run_logged("apt-busybox", ["apt-get", "download", BUSYBOX_PACKAGE], cwd=dl)
+    debs = sorted(dl.glob(f"{BUSYBOX_PACKAGE}_*.deb"))
+    if not debs:
+        raise ProvisionError(f"apt-get download {BUSYBOX_PACKAGE} produced no .deb in {dl}")
+    shutil.rmtree(dest, ignore_errors=True)
+    run_logged("apt-busybox", ["dpkg-deb", "-x", str(debs[-1]), str(dest)], append=True)
+    shutil.rmtree(dl, ignore_errors=True)
+    if not binary.exists():
+        raise ProvisionError(f"{BUSYBOX_PACKAGE} has no bin/busybox")
+    return binary
+
+
+@dataclass
+class ImageSpec:
+    """One image: its tag, Dockerfile and context files."""
+
+    tag: str
+    dockerfile: str
+    files: dict[str, Path | bytes] = field(default_factory=dict)
+
+    def key(self) -> str:
+        parts = [self.tag, self.dockerfile]
+        for rel, src in sorted(self.files.items()):
+            parts.append(rel + "=" + (_file_key(src) if isinstance(src, Path) else _digest(src.decode())))
+        return _digest(*parts)
+
+
+_SCRATCH_PATH = "ENV PATH=/usr/local/bin:/usr/bin:/bin"
+
+
+def kubernetes_image_specs(iptables_base: str) -> list[ImageSpec]:
+    """Specs for every image kubeadm lists, keyed by its exact name."""
+    bins = binaries()
+    specs: list[ImageSpec] = []
+    for ref in kubeadm_image_list():
+        name = ref.rsplit("/", 1)[-1].split(":", 1)[0]
+        if name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+            dockerfile = (
+                f"FROM scratch\n{_SCRATCH_PATH}\nCOPY {name} /usr/local/bin/{name}\n"
+                f'ENTRYPOINT ["/usr/local/bin/{name}"]\n'
+            )
+            specs.append(ImageSpec(ref, dockerfile, {name: bins.kubernetes[name]}))
+        elif name == "kube-proxy":
+            dockerfile = (
+                f"FROM {iptables_base}\nCOPY kube-proxy /usr/local/bin/kube-proxy\n"
+                'ENTRYPOINT ["/usr/local/bin/kube-proxy"]\n'
+            )
+            specs.append(ImageSpec(ref, dockerfile, {name: bins.kubernetes[name]}))
+        elif name == "etcd":
+            dockerfile = (
+                f"FROM scratch\n{_SCRATCH_PATH}\nCOPY etcd /usr/local/bin/etcd\n"
+                'ENTRYPOINT ["/usr/local/bin/etcd"]\n'
+            )
+            specs.append(ImageSpec(ref, dockerfile, {"etcd": bins.etcd}))
+        elif name == "coredns":
+            dockerfile = 'FROM scratch\nCOPY coredns /coredns\nEXPOSE 53 53/udp\nENTRYPOINT ["/coredns"]\n'
+            specs.append(ImageSpec(ref, dockerfile, {"coredns": bins.coredns}))
+        elif name == "pause":
+            dockerfile = 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n'
+            specs.append(ImageSpec(ref, dockerfile, {"pause": bins.pause}))
+        else:
+            raise ProvisionError(f"kubeadm lists an image the harness cannot build: {ref}")
+    return specs
+
+
+def xcom_sidecar_spec() -> ImageSpec:
+    """A shell for KubernetesPodOperator's XCom sidecar (cat, sleep, trap)."""
+    dockerfile = (
+        "FROM scratch\nCOPY busybox /bin/busybox\n"
+        'RUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
+        "ENV PATH=/usr/local/bin:/usr/bin:/bin\n"
+        'CMD ["/bin/sh"]\n'
+    )
+    return ImageSpec(f"{XCOM_SIDECAR_REPO}:{XCOM_SIDECAR_VERSION}", dockerfile, {"busybox": _busybox()})
+
+
+class BuildImage(Step):
+    """Build one image from its spec unless the labelled image is already there."""
+
+    def __init__(self, client: docker.DockerClient, spec: ImageSpec) -> None:
+        self.client = client
+        self.spec = spec
+        self.name = "image " + spec.tag
+
+    def cache_key(self) -> str:
+        return self.spec.key()
+
+    def outputs_present(self) -> bool:
+        return image_label(self.client, self.spec.tag) == self.cache_key()
+
+    def is_done(self) -> bool:
+        return self.outputs_present()
+
+    def execute(self, timer: Timer) -> None:
+        build_image(self.client, self.spec.tag, self.spec.dockerfile, self.spec.files, self.cache_key())
+
+
+class LazyImages(Step):
+    """Builds the Kubernetes images; their specs need kubeadm, so they are made late."""
+
+    name = "kubernetes-images"
+
+    def __init__(self, client: docker.DockerClient, iptables_base: IptablesBase) -> None:
+        self.client = client
+        self.iptables_base = iptables_base
+        self._specs: list[ImageSpec] | None = None
+
+    def specs(self) -> list[ImageSpec]:
+        if self._specs is None:
+            self._specs = kubernetes_image_specs(self.iptables_base.tag)
+        return self._specs
+
+    def cache_key(self) -> str:
+        return _digest(*(s.key() for s in self.specs()))
+
+    def outputs_present(self) -> bool:
+        return all(BuildImage(self.client, s).is_done() for s in self.specs())
+
+    def is_done(self) -> bool:
+        return self.outputs_present()
+
+    def execute(self, timer: Timer) -> None:
+        for spec in self.specs():
+            step = BuildImage(self.client, spec)
+            if step.is_done():
+                timer.log(f"{step.name}: cached")
+                continue
+            step.execute(timer)
+            timer.log(f"{step.name}: built")
+
+
+def image_steps(client: docker.DockerClient) -> tuple[list[Step], LazyImages, BuildImage]:
+    """Steps building every image; also returns the two whose tags callers need."""
+    base = IptablesBase(client)
+    k8s = LazyImages(client, base)
+    sidecar = BuildImage(client, xcom_sidecar_spec())
+    sidecar.name = "image xcom-sidecar"
+    return [base, sidecar, k8s], k8s, sidecar

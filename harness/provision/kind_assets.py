@@ -1,0 +1,164 @@
+"""Everything `kind create cluster` needs: kind, kubectl, a node image, the sidecar.
+
+Stock or local? An explicit ``--kind-image`` / ``HARNESS_KIND_IMAGE`` wins
+("local" forces the local build). Otherwise the stock
+``kindest/node:v1.32.2`` is used when it is already present, or when Docker
+Hub's name resolves and a pull succeeds; else the node image is assembled
+here from source (see :mod:`harness.provision.node_image`). The name lookup
+comes first so that a machine without registries sends no traffic at all.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from harness.daemon import DockerDaemon
+from harness.provision.gobuild import (
+    KUBERNETES_VERSION,
+    KindBuild,
+    binaries,
+    go_steps,
+    start_kubernetes_build,
+)
+from harness.provision.k8s_images import image_steps, kubeadm_image_list
+from harness.provision.node_image import NodePreload, node_steps
+from harness.provision.steps import ProvisionError, run_steps
+from harness.timing import Timer
+
+STOCK_NODE_IMAGE = f"kindest/node:{KUBERNETES_VERSION}"
+REGISTRY_HOST = "registry-1.docker.io"
+LOCAL = "local"
+
+
+@dataclass
+class KindAssets:
+    """What the cluster needs, and where each came from."""
+
+    kind: Path
+    kubectl: Path
+    node_image: str
+    sidecar_image: str
+    node_source: str  # "option", "stock" or "local"
+    preloaded: list[str] = field(default_factory=list)
+
+
+def registry_resolves(host: str = REGISTRY_HOST) -> bool:
+    """True when the registry's name resolves (fails at once offline: no traffic)."""
+    try:
+        socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
+        return True
+    except OSError:
+        return False
+
+
+def _image_present(client: docker.DockerClient, tag: str) -> bool:
+    try:
+        client.images.get(tag)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def stock_node_available(client: docker.DockerClient, timer: Timer) -> bool:
+    """The stock node image is here, or can be pulled now."""
+    if _image_present(client, STOCK_NODE_IMAGE):
+        timer.log(f"kind node: stock {STOCK_NODE_IMAGE} present locally")
+        return True
+    if not registry_resolves():
+        timer.log(f"kind node: {REGISTRY_HOST} does not resolve; building the node image locally")
+        return False
+    repo, _, tag = STOCK_NODE_IMAGE.rpartition(":")
+    try:
+        with timer.phase(f"pull {STOCK_NODE_IMAGE}"):
+            client.images.pull(repo, tag=tag)
+        return True
+    except docker.errors.APIError as err:
+        reason = err.explanation or err
+        timer.log(f"kind node: pull of {STOCK_NODE_IMAGE} failed ({reason}); building locally")
+        return False
+
+
+def _executable(value: str | os.PathLike[str] | None, what: str) -> Path | None:
+    """An explicit binary: absolute, relative to the cwd, or a name on PATH."""
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if path.is_file() and os.access(path, os.X_OK):
+        return path.resolve()
+    found = shutil.which(str(value))
+    if found:
+        return Path(found)
+    raise ProvisionError(f"{what} {value!r} is not an executable file nor on PATH")
+
+
+def provision_kind(
+    daemon: DockerDaemon,
+    timer: Timer,
+    kind_image: str | None,
+    *,
+    kind_bin: str | None = None,
+    kubectl_bin: str | None = None,
+) -> KindAssets:
+    """Provide kind, kubectl, the node image and the XCom sidecar image.
+
+    Options win over environment (``HARNESS_KIND_IMAGE``, ``HARNESS_KIND_BIN``,
+    ``HARNESS_KUBECTL_BIN``), which win over what is on PATH, which wins over
+    building. The local node build starts the Kubernetes compile first, in the
+    background, since it dominates a cold run.
+    """
+    client = daemon.client
+    if client is None:
+        raise ProvisionError("the Docker daemon is not started")
+    kind_image = kind_image or os.environ.get("HARNESS_KIND_IMAGE") or None
+    kind = _executable(kind_bin or os.environ.get("HARNESS_KIND_BIN"), "kind binary")
+    kind = kind or _executable(shutil.which("kind"), "kind binary")
+    kubectl = _executable(kubectl_bin or os.environ.get("HARNESS_KUBECTL_BIN"), "kubectl binary")
+
+    if kind_image and kind_image != LOCAL:
+        source, local = "option", False
+    elif kind_image == LOCAL:
+        source, local = LOCAL, True
+    else:
+        local = not stock_node_available(client, timer)
+        source = LOCAL if local else "stock"
+
+    need_kubernetes = local or (kubectl is None and not shutil.which("kubectl"))
+    k8s_build = start_kubernetes_build(timer) if need_kubernetes else None
+
+    steps = go_steps(include_kind=kind is None) if local else ([KindBuild()] if kind is None else [])
+    image_list, k8s_images, sidecar = image_steps(client)
+    try:
+        run_steps(steps, timer)
+        if local:
+            rootfs_steps, _rootfs, stage = node_steps(client)
+            run_steps([image_list[0], image_list[1], rootfs_steps[0]], timer)
+        else:
+            run_steps([image_list[1]], timer)  # the sidecar only
+    finally:
+        if k8s_build is not None:
+            with timer.phase("wait for the Kubernetes build"):
+                k8s_build.join()
+
+    if kind is None:
+        kind = binaries().kind
+    if kubectl is None:
+        on_path = shutil.which("kubectl")
+        kubectl = Path(on_path) if on_path else binaries().kubernetes["kubectl"]
+
+    if not local:
+        node_image = kind_image if source == "option" else STOCK_NODE_IMAGE
+        assert node_image is not None
+        return KindAssets(kind, kubectl, node_image, sidecar.spec.tag, source)
+
+    run_steps([k8s_images, stage], timer)
+    preload_images = kubeadm_image_list()
+    preload = NodePreload(client, stage, preload_images)
+    run_steps([preload], timer)
+    return KindAssets(kind, kubectl, preload.tag, sidecar.spec.tag, LOCAL, preload_images)

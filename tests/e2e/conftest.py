@@ -1,0 +1,49 @@
+"""Scenario wiring for the bundled e2e tests: what a user's own conftest would hold."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness.airflow_home import AirflowHome
+from tests.e2e.expected import MOVIELENS, SCENARIOS, SEED
+
+pytest_plugins = ["pytester"]
+
+
+@dataclass
+class MovieLensDocker:
+    dags: Path
+    data_dir: Path
+
+
+@pytest.fixture(scope="session")
+def movielens_images(task_images):
+    return task_images(MOVIELENS)
+
+
+@pytest.fixture(scope="session")
+def xcom_images(task_images):
+    return task_images(SCENARIOS / "xcoms")
+
+
+@pytest.fixture(scope="session")
+def movielens_docker(
+    movielens_images, docker_network, service_container, airflow_home: AirflowHome,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[MovieLensDocker]:
+    """The API on a user-defined network, a host data folder, the connection, as in production."""
+    network = docker_network("movielens")
+    service_container(
+        "movielens-api:e2e", name="movielens-api", network=network.name, aliases=["movielens"],
+        environment={"MOVIELENS_SEED": str(SEED)}, ready_log=r"serving \d+ ratings",
+    )
+    data_dir = tmp_path_factory.mktemp("movielens-docker-data")
+    airflow_home.set_connection("movielens", "http://airflow:airflow@movielens:5000")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MOVIELENS_DATA_DIR", str(data_dir))
+        mp.setenv("MOVIELENS_NETWORK", network.name)
+        yield MovieLensDocker(dags=MOVIELENS / "dags", data_dir=data_dir)

@@ -1,0 +1,183 @@
+"""Proof that the harness's kind cluster is usable: readiness, DNS, loaded images, volumes.
+
+Everything talks to the API with the official ``kubernetes`` client. The
+only image the pods run is the harness's XCom sidecar (busybox: sh, httpd,
+wget, nslookup), loaded by the harness and run with imagePullPolicy Never,
+so these tests pass with the stock node image and the local one alike.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from kubernetes import client as k8s
+from kubernetes.client.rest import ApiException
+
+from harness.cluster import Cluster
+from harness.provision.kind_assets import KindAssets
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kind]
+
+POD_TIMEOUT = 120.0
+FATAL_WAITING = {"ErrImageNeverPull", "CreateContainerError", "InvalidImageName"}
+
+
+@pytest.fixture(scope="module")
+def core(cluster: Cluster) -> k8s.CoreV1Api:
+    return cluster.core
+
+
+@pytest.fixture(scope="module")
+def namespace(core: k8s.CoreV1Api) -> Iterator[str]:
+    name = f"harness-e2e-{uuid.uuid4().hex[:6]}"
+    core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=name)))
+    # The namespace's default ServiceAccount appears asynchronously; pods need it.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            core.read_namespaced_service_account("default", name)
+            break
+        except ApiException:
+            time.sleep(0.5)
+    yield name
+    core.delete_namespace(name)
+
+
+@pytest.fixture(scope="module")
+def sidecar(cluster: Cluster, kind_assets: KindAssets) -> str:
+    """The sidecar image, loaded into the node (again: skipped when unchanged)."""
+    cluster.load_image(kind_assets.sidecar_image)
+    return kind_assets.sidecar_image
+
+
+def _pod(name: str, image: str, script: str, **spec: object) -> k8s.V1Pod:
+    container = k8s.V1Container(
+        name="main", image=image, image_pull_policy="Never", command=["sh", "-c", script],
+        volume_mounts=spec.pop("volume_mounts", None),  # type: ignore[arg-type]
+        readiness_probe=spec.pop("readiness_probe", None),  # type: ignore[arg-type]
+    )
+    return k8s.V1Pod(
+        metadata=k8s.V1ObjectMeta(name=name, labels=spec.pop("labels", None)),  # type: ignore[arg-type]
+        spec=k8s.V1PodSpec(containers=[container], restart_policy=str(spec.pop("restart", "Never")),
+                           **spec),  # type: ignore[arg-type]
+    )
+
+
+def _wait_phase(core: k8s.CoreV1Api, ns: str, name: str, phases: set[str]) -> k8s.V1Pod:
+    deadline = time.monotonic() + POD_TIMEOUT
+    pod = core.read_namespaced_pod(name, ns)
+    while time.monotonic() < deadline:
+        pod = core.read_namespaced_pod(name, ns)
+        if pod.status.phase in phases:
+            return pod
+        for status in pod.status.container_statuses or []:
+            waiting = status.state.waiting
+            if waiting and waiting.reason in FATAL_WAITING:
+                pytest.fail(f"pod {ns}/{name}: {waiting.reason}: {waiting.message}")
+        time.sleep(1)
+    pytest.fail(f"pod {ns}/{name} still {pod.status.phase} after {POD_TIMEOUT:.0f}s: {pod.status}")
+
+
+def _run(core: k8s.CoreV1Api, ns: str, pod: k8s.V1Pod) -> tuple[str, str]:
+    """Run a pod to completion; returns its phase and log."""
+    core.create_namespaced_pod(ns, pod)
+    done = _wait_phase(core, ns, pod.metadata.name, {"Succeeded", "Failed"})
+    log = core.read_namespaced_pod_log(pod.metadata.name, ns)
+    return done.status.phase, log
+
+
+def test_node_ready(core: k8s.CoreV1Api) -> None:
+    nodes = core.list_node().items
+    assert len(nodes) == 1
+    ready = {c.type: c.status for c in nodes[0].status.conditions}
+    assert ready.get("Ready") == "True", nodes[0].status.conditions
+
+
+def test_kube_system_running_with_coredns(core: k8s.CoreV1Api) -> None:
+    pods = core.list_namespaced_pod("kube-system").items
+    not_running = {p.metadata.name: p.status.phase for p in pods if p.status.phase != "Running"}
+    assert not not_running
+    coredns = [p for p in pods if (p.metadata.labels or {}).get("k8s-app") == "kube-dns"]
+    assert coredns, [p.metadata.name for p in pods]
+    assert all(all(s.ready for s in p.status.container_statuses) for p in coredns)
+    names = {p.metadata.name.rsplit("-", 1)[0] for p in pods}
+    for component in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+        assert any(n.startswith(component) for n in names), names
+
+
+def test_image_load_is_skipped_when_unchanged(cluster: Cluster, sidecar: str) -> None:
+    assert cluster.node_image_id(sidecar) == cluster.docker.images.get(sidecar).id
+    assert cluster.load_image(sidecar) is False
+
+
+def test_pod_runs_loaded_image_with_pull_never(core: k8s.CoreV1Api, namespace: str, sidecar: str) -> None:
+    phase, log = _run(core, namespace, _pod("never-pull", sidecar, "echo loaded-image-ran"))
+    assert phase == "Succeeded", log
+    assert "loaded-image-ran" in log
+
+
+def test_pod_resolves_service_by_name(core: k8s.CoreV1Api, namespace: str, sidecar: str) -> None:
+    server = _pod(
+        "echo-server", sidecar,
+        "mkdir -p /www && echo hello-from-echo > /www/index.html && exec httpd -f -p 8080 -h /www",
+        labels={"app": "echo"}, restart="Always",
+        readiness_probe=k8s.V1Probe(tcp_socket=k8s.V1TCPSocketAction(port=8080), period_seconds=1),
+    )
+    core.create_namespaced_pod(namespace, server)
+    service = core.create_namespaced_service(namespace, k8s.V1Service(
+        metadata=k8s.V1ObjectMeta(name="echo"),
+        spec=k8s.V1ServiceSpec(selector={"app": "echo"},
+                               ports=[k8s.V1ServicePort(port=80, target_port=8080)]),
+    ))
+    _wait_phase(core, namespace, "echo-server", {"Running"})
+    script = (
+        "for i in $(seq 1 30); do "
+        f"  nslookup echo.{namespace}.svc.cluster.local && wget -q -T 3 -O - http://echo/ && exit 0; "
+        "  sleep 1; "
+        "done; exit 1"
+    )
+    phase, log = _run(core, namespace, _pod("echo-client", sidecar, script))
+    assert phase == "Succeeded", log
+    assert service.spec.cluster_ip in log, log
+    assert "hello-from-echo" in log, log
+
+
+def test_pod_writes_through_hostpath_pv_host_reads(
+    cluster: Cluster, core: k8s.CoreV1Api, namespace: str, sidecar: str,
+) -> None:
+    sub = f"pv-{namespace}"
+    pv_name = f"{namespace}-data"
+    core.create_persistent_volume(k8s.V1PersistentVolume(
+        metadata=k8s.V1ObjectMeta(name=pv_name),
+        spec=k8s.V1PersistentVolumeSpec(
+            capacity={"storage": "10Mi"}, access_modes=["ReadWriteOnce"],
+            storage_class_name="harness-static", persistent_volume_reclaim_policy="Retain",
+            host_path=k8s.V1HostPathVolumeSource(path=f"/data/{sub}", type="DirectoryOrCreate"),
+        ),
+    ))
+    try:
+        core.create_namespaced_persistent_volume_claim(namespace, k8s.V1PersistentVolumeClaim(
+            metadata=k8s.V1ObjectMeta(name="data"),
+            spec=k8s.V1PersistentVolumeClaimSpec(
+                access_modes=["ReadWriteOnce"], storage_class_name="harness-static", volume_name=pv_name,
+                resources=k8s.V1VolumeResourceRequirements(requests={"storage": "10Mi"}),
+            ),
+        ))
+        writer = _pod(
+            "writer", sidecar, "echo written-by-pod > /mnt/data/hello.txt",
+            volume_mounts=[k8s.V1VolumeMount(name="data", mount_path="/mnt/data")],
+            volumes=[k8s.V1Volume(
+                name="data",
+                persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(claim_name="data"),
+            )],
+        )
+        phase, log = _run(core, namespace, writer)
+        assert phase == "Succeeded", log
+        claim = core.read_namespaced_persistent_volume_claim("data", namespace)
+        assert claim.status.phase == "Bound"
+        assert (cluster.data_dir / sub / "hello.txt").read_text() == "written-by-pod\n"
+    finally:
+        core.delete_persistent_volume(pv_name)

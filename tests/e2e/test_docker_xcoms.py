@@ -1,0 +1,62 @@
+"""DockerOperator's XCom modes and failure reporting, on a real daemon."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from tests.e2e.expected import SCENARIOS, probe_payload
+
+pytestmark = [pytest.mark.e2e, pytest.mark.docker]
+
+DAGS = SCENARIOS / "xcoms" / "dags"
+DS = "2026-01-05"
+FAILURE_MARKER = "probe: the input is corrupt, giving up (exit 3)"
+
+
+def test_xcom_last_line_all_lines_and_retrieved_pickle(xcom_images, run_dag) -> None:
+    result = run_dag(DAGS, "docker_xcoms", DS)
+
+    assert result.ok, result.describe()
+    assert result.xcoms["last_line"] == "line 3"
+    assert result.xcoms["all_lines"] == ["line 1", "line 2", "line 3"]
+    assert result.xcoms["pickled"] == probe_payload(DS)
+
+
+def test_non_zero_exit_fails_the_task_and_keeps_its_output(xcom_images, run_dag) -> None:
+    result = run_dag(DAGS, "docker_failure", DS)
+
+    assert result.state == "failed"
+    assert result.states == {"corrupt_input": "failed"}
+    task = result.tasks["corrupt_input"]
+    assert FAILURE_MARKER in task.log
+    assert result.log_path is not None
+    assert FAILURE_MARKER in (result.log_path.parent / "corrupt_input.log").read_text()
+
+
+def test_report_of_a_failing_test_shows_the_container_output(
+    xcom_images, pytester: pytest.Pytester, tmp_path,
+) -> None:
+    """A user's test asserting on a failed run: its pytest report must show the container's output."""
+    pytester.makepyfile(
+        test_user=textwrap.dedent(
+            f"""
+            from pathlib import Path
+
+            def test_users_dag(run_dag):
+                result = run_dag(Path({str(DAGS)!r}), "docker_failure", {DS!r})
+                assert result.ok
+            """
+        )
+    )
+    artifacts = tmp_path / "artifacts"
+    outcome = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--artifacts-dir={artifacts}")
+
+    outcome.assert_outcomes(failed=1)
+    text = outcome.stdout.str()
+    assert "airflow task docker_failure.corrupt_input (failed)" in text
+    assert FAILURE_MARKER in text
+    assert f"artifacts (task logs, bundles): {artifacts}" in text
+    logs = list(artifacts.glob("*/runs/docker_failure/*/corrupt_input.log"))
+    assert len(logs) == 1 and FAILURE_MARKER in logs[0].read_text()
