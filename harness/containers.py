@@ -193,21 +193,20 @@ class TaskContainerJanitor:
     touched, so a user's own containers on a shared daemon are never removed.
     """
 
-    def __init__(self, client: docker.DockerClient, images: Sequence[str]) -> None:
+    def __init__(self, client: docker.DockerClient, image_ids: Sequence[str]) -> None:
         self.client = client
-        self.images = set(images)
+        self.image_ids = set(image_ids)
         self.since = datetime.now(UTC)
 
     def sweep(self) -> int:
         removed = 0
         for container in self.client.containers.list(all=True, filters={"status": "exited"}):
-            tags = set(container.image.tags) if container.image else set()
             created = container.attrs.get("Created", "")[:26].rstrip("Z")
             try:
                 when = datetime.fromisoformat(created).replace(tzinfo=UTC)
             except ValueError:
                 continue
-            if tags & self.images and when >= self.since:
+            if container.attrs.get("Image") in self.image_ids and when >= self.since:
                 try:
                     container.remove()
                     removed += 1

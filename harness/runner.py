@@ -8,6 +8,8 @@ task's log, both in the result and on disk under the run's artifacts folder.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -44,6 +46,7 @@ class RunResult:
     tasks: dict[str, TaskResult] = field(default_factory=dict)
     log_path: Path | None = None
     seconds: float = 0.0
+    findings: list[str] = field(default_factory=list)  # from observers, e.g. image pull failures
 
     @property
     def ok(self) -> bool:
@@ -63,6 +66,7 @@ class RunResult:
     def describe(self) -> str:
         lines = [f"DAG {self.dag_id} @ {self.logical_date.date()} -> {self.state}"]
         lines += [f"  {tid}: {state}" for tid, state in self.states.items()]
+        lines += [f"  ! {finding}" for finding in self.findings]
         if self.log_path:
             lines.append(f"  logs: {self.log_path.parent}")
         return "\n".join(lines)
@@ -118,7 +122,10 @@ class DagRunner:
         logical_date: date | datetime | str,
         *,
         run_conf: dict[str, Any] | None = None,
+        observers: Sequence[AbstractContextManager[Any]] = (),
     ) -> RunResult:
+        """One ``dag.test()``; ``observers`` are entered around it (e.g. a pod watchdog),
+        and whatever they report through ``messages()`` lands in ``RunResult.findings``."""
         bag = self.load(dags_folder)
         dag = bag.get_dag(dag_id)
         if dag is None:
@@ -129,11 +136,16 @@ class DagRunner:
         run_dir = self.artifacts_dir / "runs" / dag_id / when.strftime("%Y-%m-%dT%H%M%S")
         log_path = run_dir / "dag-test.log"
         with self.timer.phase(f"run {dag_id} {when.date()}") as phase:
-            with tee_output(log_path):
+            with tee_output(log_path), ExitStack() as stack:
+                entered = [stack.enter_context(o) for o in observers]
                 dag_run = dag.test(logical_date=when, run_conf=run_conf)
             phase.note = str(dag_run.state)
         result = self._collect(dag_id, when, dag_run, log_path)
         result.seconds = phase.seconds
+        for observer in entered:
+            messages = getattr(observer, "messages", None)
+            if callable(messages):
+                result.findings.extend(messages())
         return result
 
     def _collect(self, dag_id: str, when: datetime, dag_run: Any, log_path: Path) -> RunResult:

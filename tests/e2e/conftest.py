@@ -47,3 +47,39 @@ def movielens_docker(
         mp.setenv("MOVIELENS_DATA_DIR", str(data_dir))
         mp.setenv("MOVIELENS_NETWORK", network.name)
         yield MovieLensDocker(dags=MOVIELENS / "dags", data_dir=data_dir)
+
+
+@dataclass
+class MovieLensK8s:
+    dags: Path
+    namespace: str
+    data_dir: Path  # the host folder behind the PersistentVolume
+
+
+@pytest.fixture(scope="session")
+def movielens_k8s(
+    movielens_images, cluster, cluster_images, kubernetes_connection, scenario_manifests,
+    airflow_home: AirflowHome,
+) -> Iterator[MovieLensK8s]:
+    """Images in the node, namespace + PV/PVC + API Deployment/Service, the connections."""
+    cluster_images(movielens_images)
+    namespace = "movielens"
+    scenario_manifests(
+        (MOVIELENS / "manifests").glob("*.yaml"), NAMESPACE=namespace, MOVIELENS_SEED=str(SEED),
+    )
+    airflow_home.set_connection("movielens", "http://airflow:airflow@movielens:5000")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MOVIELENS_NAMESPACE", namespace)
+        yield MovieLensK8s(MOVIELENS / "dags", namespace, cluster.data_dir / namespace)
+
+
+@pytest.fixture(scope="session")
+def xcoms_k8s(
+    xcom_images, cluster_images, kubernetes_connection, scenario_manifests,
+) -> Iterator[str]:
+    cluster_images(xcom_images)
+    namespace = "xcoms"
+    scenario_manifests((SCENARIOS / "xcoms" / "manifests").glob("*.yaml"), NAMESPACE=namespace)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XCOMS_NAMESPACE", namespace)
+        yield namespace

@@ -1,0 +1,152 @@
+"""Apply a scenario's Kubernetes manifests with the official client, and wait on them.
+
+Server-side apply through the dynamic client makes a second run over a kept
+cluster an update instead of a conflict. The waits are the ones a task needs
+before it can run: the PVC Bound, each Deployment Available.
+"""
+
+from __future__ import annotations
+
+import string
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import yaml
+from kubernetes import client as k8s
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import NotFoundError
+
+from harness.timing import Timer, default_timer
+
+FIELD_MANAGER = "airflow-e2e-harness"
+
+
+class ManifestError(RuntimeError):
+    """A manifest could not be applied, or what it declares never became ready."""
+
+
+def load_documents(paths: Iterable[Path], variables: Mapping[str, str]) -> list[dict[str, Any]]:
+    """YAML documents with ``${NAME}`` placeholders filled in; unknown names are an error."""
+    docs: list[dict[str, Any]] = []
+    for path in paths:
+        text = Path(path).read_text()
+        try:
+            text = string.Template(text).substitute(variables)
+        except KeyError as err:
+            raise ManifestError(
+                f"{path}: placeholder ${{{err.args[0]}}} has no value; known: {sorted(variables)}"
+            ) from err
+        docs.extend(d for d in yaml.safe_load_all(text) if d)
+    return docs
+
+
+class Manifests:
+    """Applies documents on enter; deletes them (namespace last) on exit unless kept."""
+
+    def __init__(
+        self,
+        api_client: k8s.ApiClient,
+        documents: list[dict[str, Any]],
+        *,
+        keep: bool = False,
+        timeout: float = 180.0,
+        timer: Timer | None = None,
+    ) -> None:
+        self.api_client = api_client
+        self.documents = documents
+        self.keep = keep
+        self.timeout = timeout
+        self.timer = timer or default_timer()
+        self.dynamic = DynamicClient(api_client)
+
+    def __enter__(self) -> Manifests:
+        with self.timer.phase("apply manifests") as phase:
+            for doc in self.documents:
+                self.apply(doc)
+            self.wait_ready()
+            phase.note = ", ".join(f"{d['kind']}/{d['metadata']['name']}" for d in self.documents)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self.keep:
+            self.delete()
+
+    def _resource(self, doc: dict[str, Any]) -> Any:
+        return self.dynamic.resources.get(api_version=doc["apiVersion"], kind=doc["kind"])
+
+    def apply(self, doc: dict[str, Any]) -> None:
+        meta = doc["metadata"]
+        resource = self._resource(doc)
+        kwargs: dict[str, Any] = {"name": meta["name"]}
+        if resource.namespaced:
+            kwargs["namespace"] = meta.get("namespace", "default")
+        try:
+            resource.server_side_apply(
+                body=doc, field_manager=FIELD_MANAGER, force_conflicts=True, **kwargs
+            )
+        except k8s.ApiException as err:
+            raise ManifestError(
+                f"applying {doc['kind']}/{meta['name']} failed: {err.status} {err.reason}\n{err.body}"
+            ) from err
+
+    def wait_ready(self) -> None:
+        core, apps = k8s.CoreV1Api(self.api_client), k8s.AppsV1Api(self.api_client)
+        deadline = time.monotonic() + self.timeout
+        pending = [d for d in self.documents if d["kind"] in ("PersistentVolumeClaim", "Deployment")]
+        while pending:
+            still = []
+            for doc in pending:
+                name, ns = doc["metadata"]["name"], doc["metadata"].get("namespace", "default")
+                if doc["kind"] == "PersistentVolumeClaim":
+                    phase = core.read_namespaced_persistent_volume_claim(name, ns).status.phase
+                    ready = phase == "Bound"
+                else:
+                    status = apps.read_namespaced_deployment(name, ns).status
+                    ready = any(
+                        c.type == "Available" and c.status == "True" for c in (status.conditions or [])
+                    )
+                if not ready:
+                    still.append(doc)
+            pending = still
+            if pending and time.monotonic() > deadline:
+                waiting = ", ".join(f"{d['kind']}/{d['metadata']['name']}" for d in pending)
+                raise ManifestError(
+                    f"not ready after {self.timeout:.0f}s: {waiting}. {self._hints(core, pending)}"
+                )
+            if pending:
+                time.sleep(0.5)
+
+    def _hints(self, core: k8s.CoreV1Api, pending: list[dict[str, Any]]) -> str:
+        """Recent warning events of the namespaces involved: usually the reason."""
+        lines = []
+        for ns in {d["metadata"].get("namespace", "default") for d in pending}:
+            for event in core.list_namespaced_event(ns).items[-10:]:
+                if event.type == "Warning":
+                    lines.append(f"{event.involved_object.kind}/{event.involved_object.name}: "
+                                 f"{event.reason}: {event.message}")
+        return "Warnings: " + ("; ".join(lines) if lines else "none")
+
+    def delete(self) -> None:
+        # Namespaced objects go with their namespace; cluster-scoped ones (PVs) one by one.
+        for doc in reversed(self.documents):
+            resource = self._resource(doc)
+            if resource.namespaced:
+                continue
+            try:
+                resource.delete(name=doc["metadata"]["name"])
+            except NotFoundError:
+                pass
+        for doc in self.documents:
+            if doc["kind"] == "Namespace":
+                try:
+                    self._resource(doc).delete(name=doc["metadata"]["name"])
+                except NotFoundError:
+                    pass

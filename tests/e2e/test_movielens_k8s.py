@@ -1,0 +1,45 @@
+"""MovieLens with KubernetesPodOperator in a real kind cluster, checked like the Docker variant."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+
+from tests.e2e.expected import day_ratings, ranking, read_ranking_csv
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kind]
+
+DAYS = [date(2026, 1, 5) + timedelta(days=i) for i in range(3)]
+
+
+def test_three_daily_runs_as_pods(movielens_k8s, image_pull_watchdog, run_dag) -> None:
+    watchdog = image_pull_watchdog([movielens_k8s.namespace])
+    results = [
+        run_dag(movielens_k8s.dags, "movielens_k8s", day, observers=[watchdog]) for day in DAYS
+    ]
+
+    for day, result in zip(DAYS, results, strict=True):
+        assert result.ok, result.describe()
+        assert result.states == {"fetch_ratings": "success", "rank_movies": "success"}
+        ds = day.isoformat()
+        expected_ratings = day_ratings(day)
+        ratings_file = movielens_k8s.data_dir / "ratings" / f"{ds}.json"
+        assert json.loads(ratings_file.read_text()) == expected_ratings
+        assert read_ranking_csv(movielens_k8s.data_dir / "rankings" / f"{ds}.csv") == ranking(
+            expected_ratings
+        )
+
+
+def test_both_orchestrations_rank_identically(movielens_k8s, movielens_docker, run_dag) -> None:
+    """Byte for byte, the Kubernetes and Docker variants write the same rankings."""
+    for day in DAYS:
+        ds = day.isoformat()
+        docker_csv = movielens_docker.data_dir / "rankings" / f"{ds}.csv"
+        if not docker_csv.exists():
+            assert run_dag(movielens_docker.dags, "movielens_docker", day).ok
+        k8s_csv = movielens_k8s.data_dir / "rankings" / f"{ds}.csv"
+        if not k8s_csv.exists():
+            assert run_dag(movielens_k8s.dags, "movielens_k8s", day).ok
+        assert k8s_csv.read_bytes() == docker_csv.read_bytes()
