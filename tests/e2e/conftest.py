@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,13 +65,15 @@ def movielens_k8s(
     """Images in the node, namespace + PV/PVC + API Deployment/Service, the connections."""
     cluster_images(movielens_images)
     namespace = "movielens"
+    data_dir = cluster.data_dir / namespace
+    shutil.rmtree(data_dir, ignore_errors=True)  # a kept cluster's old outputs must not pass for new ones
     scenario_manifests(
         (MOVIELENS / "manifests").glob("*.yaml"), NAMESPACE=namespace, MOVIELENS_SEED=str(SEED),
     )
     airflow_home.set_connection("movielens", "http://airflow:airflow@movielens:5000")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MOVIELENS_NAMESPACE", namespace)
-        yield MovieLensK8s(MOVIELENS / "dags", namespace, cluster.data_dir / namespace)
+        yield MovieLensK8s(MOVIELENS / "dags", namespace, data_dir)
 
 
 @pytest.fixture(scope="session")
