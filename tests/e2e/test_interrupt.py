@@ -1,0 +1,63 @@
+"""Ctrl-C in the middle of a session leaves no containers or networks behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.containers import SESSION_LABEL
+
+pytestmark = [pytest.mark.e2e, pytest.mark.docker]
+
+INNER_TEST = textwrap.dedent(
+    """
+    import time
+
+    def test_interrupted(harness_session, docker_network, service_container):
+        network = docker_network("interrupt")
+        service_container("movielens-api:e2e", name="api", network=network.name,
+                          aliases=["movielens"], ready_log=r"serving")
+        print("SESSION", harness_session.id, flush=True)
+        time.sleep(120)
+    """
+)
+
+
+def test_ctrl_c_mid_run_cleans_up(movielens_images, docker_daemon, tmp_path: Path) -> None:
+    (tmp_path / "test_inner.py").write_text(INNER_TEST)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-s", "-p", "no:cacheprovider", str(tmp_path / "test_inner.py"),
+         f"--artifacts-dir={tmp_path / 'artifacts'}"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ),
+        start_new_session=True,
+    )
+    session = None
+    output: list[str] = []
+    deadline = time.monotonic() + 120
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        output.append(line)
+        if line.startswith("SESSION "):
+            session = line.split()[1]
+            break
+    assert session, "inner session never got its service up:\n" + "".join(output)
+    label = f"{SESSION_LABEL}={session}"
+    client = docker_daemon.client
+    assert client.containers.list(filters={"label": label}), "the service should be running before Ctrl-C"
+
+    os.killpg(proc.pid, signal.SIGINT)
+    rest, _ = proc.communicate(timeout=120)
+
+    assert proc.returncode != 0, rest
+    assert client.containers.list(all=True, filters={"label": label}) == [], rest
+    assert client.networks.list(filters={"label": label}) == [], rest
