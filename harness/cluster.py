@@ -37,7 +37,7 @@ DATA_PLACEHOLDER = "__HARNESS_DATA_DIR__"
 DATA_CONTAINER_PATH = "/data"
 
 
-class ClusterNotReady(RuntimeError):  # noqa: N818 - reads as a state, like TimeoutError
+class ClusterNotReady(RuntimeError):
     """The cluster did not become ready in time; the message says what was missing."""
 
 
@@ -131,7 +131,13 @@ class Cluster:
     # -- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> Cluster:
         self.create()
-        self.wait_ready()
+        try:
+            self.wait_ready()
+        except BaseException:
+            # __exit__ will not run: do not leave a half-ready cluster behind.
+            if not self.keep:
+                self.delete()
+            raise
         return self
 
     def __exit__(
@@ -192,6 +198,12 @@ class Cluster:
         for mount in node.attrs.get("Mounts", []):
             if mount.get("Destination") == DATA_CONTAINER_PATH and mount.get("Source"):
                 self.data_dir = Path(mount["Source"])
+        running = node.attrs.get("Config", {}).get("Image", "")
+        if running and running != self.assets.node_image:
+            self.timer.log(
+                f"cluster {self.name}: reusing a node made from {running}, not {self.assets.node_image}; "
+                "delete the cluster (kind delete cluster --name ...) to pick up the new image"
+            )
 
     def delete(self) -> None:
         with self.timer.phase(f"cluster delete ({self.name})"), _environ(self.docker_env):

@@ -144,6 +144,11 @@ def _kubernetes_tools_go() -> str:
 
 
 def _version_ldflags(version: str) -> str:
+    """Version stamps kubeadm parses as semver; stripped, as upstream release builds.
+
+    Go 1.26 links v1.32 (and etcd, CoreDNS) without ``-checklinkname=0``
+    (checked); add it here if a newer toolchain rejects an old linkname.
+    """
     major, minor = version.lstrip("v").split(".")[:2]
     values = {
         "gitVersion": version,
@@ -156,7 +161,7 @@ def _version_ldflags(version: str) -> str:
     flags = []
     for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
         flags += [f"-X {pkg}.{k}={v}" for k, v in values.items()]
-    return " ".join(["-s", "-w", "-checklinkname=0", *flags])
+    return " ".join(["-s", "-w", *flags])
 
 
 class KubernetesBuild(GoStep):
@@ -237,7 +242,6 @@ class EtcdBuild(_ModuleBuild):
     module = "go.etcd.io/etcd/server/v3"
     package = "go.etcd.io/etcd/server/v3"
     binary = "etcd"
-    ldflags = "-s -w -checklinkname=0"
 
 
 class CorednsBuild(_ModuleBuild):
@@ -248,7 +252,6 @@ class CorednsBuild(_ModuleBuild):
     module = "github.com/coredns/coredns"
     package = "github.com/coredns/coredns"
     binary = "coredns"
-    ldflags = "-s -w -checklinkname=0"
 
 
 PAUSE_SOURCE = Path(__file__).parent / "node" / "pause.c"
@@ -331,6 +334,9 @@ class BackgroundBuild:
 
         self._thread = threading.Thread(target=target, name="harness-go-build", daemon=True)
         self._thread.start()
+
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def join(self) -> None:
         """Wait for the build; re-raise its failure in the caller's thread."""

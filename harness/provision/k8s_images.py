@@ -29,7 +29,7 @@ from harness.timing import Timer
 
 LABEL = "harness.cache-key"
 SUITE = "bookworm"
-IPTABLES_BASE_PACKAGES = ("iptables", "conntrack", "ca-certificates")
+IPTABLES_BASE_PACKAGES = ("iptables", "nftables", "conntrack", "ca-certificates")
 IPTABLES_BASE_REPO = "harness/debian-iptables"
 XCOM_SIDECAR_VERSION = "1.0"
 XCOM_SIDECAR_REPO = "harness/xcom-sidecar"
@@ -69,6 +69,10 @@ def build_image(
     The cache key goes into a label so that the image itself records what it
     was built from.
     """
+    try:
+        previous = client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        previous = None
     with tempfile.TemporaryDirectory(prefix="harness-build-", dir=cache_dir()) as tmp:
         ctx = Path(tmp)
         for rel, src in files.items():
@@ -87,7 +91,25 @@ def build_image(
     for extra in extra_tags:
         repo, _, version = extra.rpartition(":")
         image.tag(repo, version)
+    if previous is not None and previous.id != image.id and LABEL in (previous.labels or {}):
+        # The image this one replaces was ours too: do not leave it dangling.
+        try:
+            client.images.remove(previous.id)
+        except docker.errors.APIError:
+            pass  # still tagged elsewhere or used by a container: leave it
     return str(image.id)
+
+
+def remove_other_tags(client: docker.DockerClient, repo: str, keep: str, timer: Timer) -> None:
+    """Drop images of our own ``repo`` built from older inputs (they are not cache any more)."""
+    for image in client.images.list(name=repo):
+        for tag in image.tags:
+            if tag.startswith(f"{repo}:") and tag != keep:
+                try:
+                    client.images.remove(tag)
+                    timer.log(f"removed outdated {tag}")
+                except docker.errors.APIError as err:  # used by a kept container: leave it
+                    timer.log(f"kept outdated {tag} ({err.explanation or err})")
 
 
 def kubeadm_image_list(version: str = KUBERNETES_VERSION) -> list[str]:
@@ -106,7 +128,7 @@ def kubeadm_image_list(version: str = KUBERNETES_VERSION) -> list[str]:
 
 
 class IptablesBase(Step):
-    """A minimal Debian with iptables and conntrack, the base of kube-proxy."""
+    """A minimal Debian with iptables, nft and conntrack, the base of kube-proxy (as upstream's)."""
 
     name = "image-debian-iptables"
 
@@ -135,6 +157,7 @@ class IptablesBase(Step):
             "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         ])
         shutil.rmtree(rootfs)
+        remove_other_tags(self.client, IPTABLES_BASE_REPO, self.tag, timer)
 
 
 def _busybox() -> Path:
@@ -175,6 +198,34 @@ class ImageSpec:
 
 _SCRATCH_PATH = "ENV PATH=/usr/local/bin:/usr/bin:/bin"
 
+#: kube-proxy runs in the node's network namespace and must use the iptables
+#: backend the node uses. The node's entrypoint picks the backend holding more
+#: rules; this stand-in for iptables/ip6tables(-save/-restore) applies the same
+#: rule on first use, switches the alternatives, then runs the real tool.
+IPTABLES_SELECT = """#!/bin/sh
+set -eu
+exec 9>/tmp/.iptables-select.lock
+flock 9  # iptables and ip6tables may be first used at the same time
+count() { ("$@" 2>/dev/null || true) | grep -c '^-' || true; }
+legacy=$(( $(count iptables-legacy-save) + $(count ip6tables-legacy-save) ))
+nft=$(( $(count iptables-nft-save) + $(count ip6tables-nft-save) ))
+if [ "$legacy" -gt "$nft" ]; then mode=legacy; else mode=nft; fi
+update-alternatives --set iptables "/usr/sbin/iptables-$mode" >/dev/null
+update-alternatives --set ip6tables "/usr/sbin/ip6tables-$mode" >/dev/null
+exec 9>&-
+exec "$0" "$@"
+"""
+_SELECT_INSTALL = " && ".join(
+    ["chmod 0755 /usr/sbin/iptables-select"]
+    + [
+        f"update-alternatives --install /usr/sbin/{t} {t} /usr/sbin/iptables-select 1000"
+        f" --slave /usr/sbin/{t}-restore {t}-restore /usr/sbin/iptables-select"
+        f" --slave /usr/sbin/{t}-save {t}-save /usr/sbin/iptables-select"
+        f" && update-alternatives --set {t} /usr/sbin/iptables-select"
+        for t in ("iptables", "ip6tables")
+    ]
+)
+
 
 def kubernetes_image_specs(iptables_base: str) -> list[ImageSpec]:
     """Specs for every image kubeadm lists, keyed by its exact name."""
@@ -191,9 +242,13 @@ def kubernetes_image_specs(iptables_base: str) -> list[ImageSpec]:
         elif name == "kube-proxy":
             dockerfile = (
                 f"FROM {iptables_base}\nCOPY kube-proxy /usr/local/bin/kube-proxy\n"
+                "COPY iptables-select /usr/sbin/iptables-select\n"
+                f"RUN {_SELECT_INSTALL}\n"
                 'ENTRYPOINT ["/usr/local/bin/kube-proxy"]\n'
             )
-            specs.append(ImageSpec(ref, dockerfile, {name: bins.kubernetes[name]}))
+            specs.append(ImageSpec(ref, dockerfile, {
+                name: bins.kubernetes[name], "iptables-select": IPTABLES_SELECT.encode(),
+            }))
         elif name == "etcd":
             dockerfile = (
                 f"FROM scratch\n{_SCRATCH_PATH}\nCOPY etcd /usr/local/bin/etcd\n"
@@ -212,7 +267,12 @@ def kubernetes_image_specs(iptables_base: str) -> list[ImageSpec]:
 
 
 def xcom_sidecar_spec() -> ImageSpec:
-    """A shell for KubernetesPodOperator's XCom sidecar (cat, sleep, trap)."""
+    """A shell for KubernetesPodOperator's XCom sidecar (sh, cat, sleep, trap, kill).
+
+    Debian's busybox-static has no pgrep: the operator's first kill command
+    fails and its /proc fallback stops the sidecar (checked). Its wget
+    crashes with -T; without it, it works.
+    """
     dockerfile = (
         "FROM scratch\nCOPY busybox /bin/busybox\n"
         'RUN ["/bin/busybox", "--install", "-s", "/bin"]\n'

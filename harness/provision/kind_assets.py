@@ -123,6 +123,12 @@ def provision_kind(
 
     if kind_image and kind_image != LOCAL:
         source, local = "option", False
+        if not _image_present(client, kind_image) and not registry_resolves():
+            raise ProvisionError(
+                f"node image {kind_image!r} is not present locally and no registry is reachable "
+                f"({REGISTRY_HOST} does not resolve). Use --kind-image local (or unset it) to "
+                "build the node image here."
+            )
     elif kind_image == LOCAL:
         source, local = LOCAL, True
     else:
@@ -134,17 +140,21 @@ def provision_kind(
 
     steps = go_steps(include_kind=kind is None) if local else ([KindBuild()] if kind is None else [])
     image_list, k8s_images, sidecar = image_steps(client)
+    rootfs_steps, _rootfs, stage = node_steps(client)
     try:
-        run_steps(steps, timer)
+        # While Kubernetes compiles: first the debootstraps (mostly waiting on
+        # the archive, so they overlap well), then the small Go builds.
         if local:
-            rootfs_steps, _rootfs, stage = node_steps(client)
-            run_steps([image_list[0], image_list[1], rootfs_steps[0]], timer)
+            run_steps([rootfs_steps[0], image_list[0], image_list[1]], timer)
         else:
             run_steps([image_list[1]], timer)  # the sidecar only
+        run_steps(steps, timer)
     finally:
-        if k8s_build is not None:
+        if k8s_build is not None and k8s_build.running():
             with timer.phase("wait for the Kubernetes build"):
                 k8s_build.join()
+        elif k8s_build is not None:
+            k8s_build.join()  # finished (or was cached): re-raise its failure, if any
 
     if kind is None:
         kind = binaries().kind

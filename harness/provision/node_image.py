@@ -25,7 +25,14 @@ import docker.errors
 
 from harness.config import cache_dir
 from harness.provision.gobuild import KUBERNETES_VERSION, binaries
-from harness.provision.k8s_images import LABEL, ImageSpec, _digest, build_image, image_label
+from harness.provision.k8s_images import (
+    LABEL,
+    ImageSpec,
+    _digest,
+    build_image,
+    image_label,
+    remove_other_tags,
+)
 from harness.provision.rootfs import debootstrap, import_rootfs
 from harness.provision.steps import ProvisionError, Step
 from harness.timing import Timer
@@ -99,6 +106,7 @@ class NodeRootfs(Step):
         self._adjust(rootfs)
         import_rootfs(self.client, rootfs, self.tag)
         shutil.rmtree(rootfs)
+        remove_other_tags(self.client, ROOTFS_REPO, self.tag, timer)
 
     @staticmethod
     def _adjust(root: Path) -> None:
@@ -226,7 +234,6 @@ class NodePreload(Step):
                 detach=True,
                 tmpfs={"/run": "", "/tmp": ""},
                 volumes={str(archives): {"bind": "/preload", "mode": "ro"}},
-                labels={"harness.purpose": "node-preload"},
             )
             try:
                 self._import(container, names, timer)
@@ -240,6 +247,7 @@ class NodePreload(Step):
                 container.commit(repository=repo, tag=version, changes=changes)
             finally:
                 container.remove(force=True)
+        remove_other_tags(self.client, NODE_REPO, self.tag, timer)
 
     def _exec(self, container: docker.models.containers.Container, argv: list[str]) -> str:
         result = container.exec_run(argv)

@@ -85,8 +85,13 @@ def _run(core: k8s.CoreV1Api, ns: str, pod: k8s.V1Pod) -> tuple[str, str]:
     """Run a pod to completion; returns its phase and log."""
     core.create_namespaced_pod(ns, pod)
     done = _wait_phase(core, ns, pod.metadata.name, {"Succeeded", "Failed"})
-    log = core.read_namespaced_pod_log(pod.metadata.name, ns)
-    return done.status.phase, log
+    return done.status.phase, _log(core, ns, pod.metadata.name)
+
+
+def _log(core: k8s.CoreV1Api, ns: str, name: str) -> str:
+    # Raw bytes: this client version hands the preloaded log back as a bytes repr.
+    response = core.read_namespaced_pod_log(name, ns, _preload_content=False)
+    return response.data.decode(errors="replace")
 
 
 def test_node_ready(core: k8s.CoreV1Api) -> None:
@@ -133,15 +138,20 @@ def test_pod_resolves_service_by_name(core: k8s.CoreV1Api, namespace: str, sidec
                                ports=[k8s.V1ServicePort(port=80, target_port=8080)]),
     ))
     _wait_phase(core, namespace, "echo-server", {"Running"})
+    # nslookup shows the name is resolved by cluster DNS; wget then fetches from the
+    # address it got (Debian's busybox-static wget crashes with -T, so no timeout flag).
+    name = f"echo.{namespace}.svc.cluster.local"
     script = (
         "for i in $(seq 1 30); do "
-        f"  nslookup echo.{namespace}.svc.cluster.local && wget -q -T 3 -O - http://echo/ && exit 0; "
+        f"  ip=$(nslookup {name} | awk '/^Address: /{{print $2}}' | tail -n 1); "
+        '  echo "resolved: $ip"; '
+        '  [ -n "$ip" ] && wget -q -O - "http://$ip/" && exit 0; '
         "  sleep 1; "
         "done; exit 1"
     )
     phase, log = _run(core, namespace, _pod("echo-client", sidecar, script))
     assert phase == "Succeeded", log
-    assert service.spec.cluster_ip in log, log
+    assert f"resolved: {service.spec.cluster_ip}" in log, log
     assert "hello-from-echo" in log, log
 
 
