@@ -43,6 +43,27 @@ def load_documents(paths: Iterable[Path], variables: Mapping[str, str]) -> list[
     return docs
 
 
+def _rolled_out(deployment: k8s.V1Deployment) -> bool:
+    """Like ``kubectl rollout status``: the Available condition alone is True too early."""
+    status, wanted = deployment.status, deployment.spec.replicas or 0
+    return (
+        (status.observed_generation or 0) >= (deployment.metadata.generation or 0)
+        and (status.updated_replicas or 0) == wanted
+        and (status.available_replicas or 0) == wanted
+    )
+
+
+def _has_ready_endpoint(core: k8s.CoreV1Api, doc: dict[str, Any], name: str, namespace: str) -> bool:
+    """A Service with a selector is usable once one ready pod backs it."""
+    if not doc.get("spec", {}).get("selector"):
+        return True
+    try:
+        endpoints = core.read_namespaced_endpoints(name, namespace)
+    except k8s.ApiException:
+        return False
+    return any(subset.addresses for subset in (endpoints.subsets or []))
+
+
 class Manifests:
     """Applies documents on enter; deletes them (namespace last) on exit unless kept."""
 
@@ -100,7 +121,9 @@ class Manifests:
     def wait_ready(self) -> None:
         core, apps = k8s.CoreV1Api(self.api_client), k8s.AppsV1Api(self.api_client)
         deadline = time.monotonic() + self.timeout
-        pending = [d for d in self.documents if d["kind"] in ("PersistentVolumeClaim", "Deployment")]
+        pending = [
+            d for d in self.documents if d["kind"] in ("PersistentVolumeClaim", "Deployment", "Service")
+        ]
         while pending:
             still = []
             for doc in pending:
@@ -108,11 +131,10 @@ class Manifests:
                 if doc["kind"] == "PersistentVolumeClaim":
                     phase = core.read_namespaced_persistent_volume_claim(name, ns).status.phase
                     ready = phase == "Bound"
+                elif doc["kind"] == "Deployment":
+                    ready = _rolled_out(apps.read_namespaced_deployment(name, ns))
                 else:
-                    status = apps.read_namespaced_deployment(name, ns).status
-                    ready = any(
-                        c.type == "Available" and c.status == "True" for c in (status.conditions or [])
-                    )
+                    ready = _has_ready_endpoint(core, doc, name, ns)
                 if not ready:
                     still.append(doc)
             pending = still

@@ -92,13 +92,14 @@ class DagRunner:
         self.home = home
         self.artifacts_dir = Path(artifacts_dir)
         self.timer = timer or default_timer()
-        self._bags: dict[Path, Any] = {}
 
     def load(self, dags_folder: Path) -> Any:
-        """A DagBag of ``dags_folder``; import errors fail loudly with tracebacks."""
+        """A fresh DagBag of ``dags_folder``; import errors fail loudly with tracebacks.
+
+        Parsed anew for every run, as the DAG processor would: DAG files read
+        their deployment settings (paths, networks) from the environment.
+        """
         folder = Path(dags_folder).resolve()
-        if folder in self._bags:
-            return self._bags[folder]
         self.home.add_dag_folder(folder)
         self.home.migrate()
         from airflow.dag_processing.dagbag import DagBag
@@ -109,7 +110,6 @@ class DagRunner:
             raise DagImportError(
                 f"{len(bag.import_errors)} DAG file(s) in {folder} failed to import:\n\n{details}"
             )
-        self._bags[folder] = bag
         return bag
 
     def dag_ids(self, dags_folder: Path) -> list[str]:
@@ -133,7 +133,11 @@ class DagRunner:
                 f"DAG {dag_id!r} is not defined in {dags_folder}; found: {sorted(bag.dag_ids)}"
             )
         when = to_logical_date(logical_date)
-        run_dir = self.artifacts_dir / "runs" / dag_id / when.strftime("%Y-%m-%dT%H%M%S")
+        base = self.artifacts_dir / "runs" / dag_id / when.strftime("%Y-%m-%dT%H%M%S")
+        run_dir, n = base, 1
+        while run_dir.exists():  # the same DAG and date again: keep the earlier logs
+            n += 1
+            run_dir = base.with_name(f"{base.name}.{n}")
         log_path = run_dir / "dag-test.log"
         with self.timer.phase(f"run {dag_id} {when.date()}") as phase:
             with tee_output(log_path), ExitStack() as stack:

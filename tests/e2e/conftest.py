@@ -12,8 +12,6 @@ import pytest
 from harness.airflow_home import AirflowHome
 from tests.e2e.expected import MOVIELENS, SCENARIOS, SEED
 
-pytest_plugins = ["pytester"]
-
 
 @dataclass
 class MovieLensDocker:
