@@ -29,6 +29,7 @@ from pytest_kind import KindCluster
 
 from harness.provision.kind_assets import KindAssets
 from harness.provision.steps import ProvisionError
+from harness.registry import containerd_reference
 from harness.timing import Timer, default_timer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -82,16 +83,6 @@ def render_kind_config(template: Path, data_dir: Path, dest: Path) -> Path:
                 mount["hostPath"] = str(data_dir.resolve())
     dest.write_text(yaml.safe_dump(config, sort_keys=False))
     return dest
-
-
-def _normalise(tag: str) -> str:
-    """containerd's full name for a Docker reference (docker.io/library/...)."""
-    first = tag.split("/", 1)[0]
-    if "/" not in tag:
-        return f"docker.io/library/{tag}"
-    if "." not in first and ":" not in first and first != "localhost":
-        return f"docker.io/{tag}"
-    return tag
 
 
 class Cluster:
@@ -263,7 +254,7 @@ class Cluster:
     def node_image_id(self, tag: str) -> str | None:
         """The image ID (config digest) the node's containerd holds for ``tag``, if any."""
         node = self.docker.containers.get(self.node_container)
-        ref = _normalise(tag)
+        ref = containerd_reference(tag)
         result = node.exec_run(["ctr", "--namespace=k8s.io", "images", "ls", f"name=={ref}"])
         if result.exit_code != 0:
             return None

@@ -33,6 +33,7 @@ from harness.provision.steps import ProvisionError, run_steps
 from harness.timing import Timer, default_timer
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+API_TIMEOUT = 600.0  # image imports, saves and commits of a node image take a while
 
 
 class DaemonUnavailable(RuntimeError):
@@ -40,11 +41,18 @@ class DaemonUnavailable(RuntimeError):
 
 
 def ping(url: str, timeout: float = 5.0) -> docker.DockerClient | None:
-    """A client for ``url`` if a daemon answers there, else None."""
+    """A client for ``url`` if a daemon answers there within ``timeout``, else None.
+
+    The returned client itself has the long API_TIMEOUT: the short one is only
+    for the question "is anybody there".
+    """
     try:
-        client = docker.DockerClient(base_url=url, timeout=timeout)
-        client.ping()
-        return client
+        probe = docker.DockerClient(base_url=url, timeout=timeout)
+        try:
+            probe.ping()
+        finally:
+            probe.close()
+        return docker.DockerClient(base_url=url, timeout=API_TIMEOUT)
     except (docker.errors.DockerException, requests.RequestException, OSError):
         return None
 

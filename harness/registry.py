@@ -31,6 +31,16 @@ def registry_host(image: str) -> str:
     return REGISTRY_HOSTS["docker.io"]
 
 
+def containerd_reference(tag: str) -> str:
+    """containerd's full name for a Docker reference (docker.io/library/...)."""
+    first = tag.split("/", 1)[0]
+    if "/" not in tag:
+        return f"docker.io/library/{tag}"
+    if "." not in first and ":" not in first and first != "localhost":
+        return f"docker.io/{tag}"
+    return tag
+
+
 def have_or_pull(client: docker.DockerClient, image: str) -> bool:
     """True when ``image`` is local, or its registry resolves and the pull works."""
     try:

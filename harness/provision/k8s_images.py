@@ -37,8 +37,12 @@ BUSYBOX_PACKAGE = "busybox-static"
 
 
 def _file_key(path: Path) -> str:
-    """Cheap identity of a built file: size and mtime (a rebuild changes both)."""
+    """Identity of an input file: small files (the repo's own) by content, so a
+    fresh clone hits the cache; large built binaries by size and mtime (a
+    rebuild changes both), which is cheaper than hashing hundreds of MB."""
     st = path.stat()
+    if st.st_size < 1 << 20:
+        return f"{path.name}:{hashlib.sha256(path.read_bytes()).hexdigest()}"
     return f"{path.name}:{st.st_size}:{st.st_mtime_ns}"
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from harness.provision.gobuild import (
 from harness.provision.k8s_images import image_steps, kubeadm_image_list
 from harness.provision.node_image import NodePreload, node_steps
 from harness.provision.steps import ProvisionError, run_steps
+from harness.registry import resolves
 from harness.timing import Timer
 
 STOCK_NODE_IMAGE = f"kindest/node:{KUBERNETES_VERSION}"
@@ -51,11 +51,7 @@ class KindAssets:
 
 def registry_resolves(host: str = REGISTRY_HOST) -> bool:
     """True when the registry's name resolves (fails at once offline: no traffic)."""
-    try:
-        socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)
-        return True
-    except OSError:
-        return False
+    return resolves(host)
 
 
 def _image_present(client: docker.DockerClient, tag: str) -> bool:

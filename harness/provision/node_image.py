@@ -35,6 +35,7 @@ from harness.provision.k8s_images import (
 )
 from harness.provision.rootfs import debootstrap, import_rootfs
 from harness.provision.steps import ProvisionError, Step
+from harness.registry import containerd_reference
 from harness.timing import Timer
 
 NODE_DIR = Path(__file__).parent / "node"
@@ -277,21 +278,11 @@ class NodePreload(Step):
                 "--all-platforms", "--digests", f"/preload/{name}",
             ])
         listed = self._exec(container, ["ctr", "--namespace=k8s.io", "images", "ls", "-q"])
-        missing = [tag for tag, _ in names if _normalise(tag) not in listed.split()]
+        missing = [tag for tag, _ in names if containerd_reference(tag) not in listed.split()]
         if missing:
             raise ProvisionError(f"node preload: not in containerd after import: {missing}\n{listed}")
         timer.log(f"node-image: imported {len(names)} images into containerd (k8s.io)")
         self._exec(container, ["sh", "-c", "kill $(pidof containerd); sleep 1; sync"])
-
-
-def _normalise(tag: str) -> str:
-    """containerd's full name for a Docker reference (docker.io/library/...)."""
-    first = tag.split("/", 1)[0]
-    if "/" not in tag:
-        return f"docker.io/library/{tag}"
-    if "." not in first and ":" not in first and first != "localhost":
-        return f"docker.io/{tag}"
-    return tag
 
 
 def image_size(client: docker.DockerClient, tag: str) -> int:
