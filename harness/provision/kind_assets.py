@@ -154,6 +154,8 @@ def provision_kind(
 
     if kind is None:
         kind = binaries().kind
+    if kubectl is None and local:
+        kubectl = binaries().kubernetes["kubectl"]  # built anyway, and matches the node's version
     if kubectl is None:
         on_path = shutil.which("kubectl")
         kubectl = Path(on_path) if on_path else binaries().kubernetes["kubectl"]

@@ -10,7 +10,22 @@ from pathlib import Path
 import pytest
 
 from harness.airflow_home import AirflowHome
+from harness.config import cache_dir
 from tests.e2e.expected import MOVIELENS, SCENARIOS, SEED
+
+# Read before pytester moves HOME (and with it ~/.cache) to a temp dir.
+OUTER_CACHE = cache_dir()
+
+
+@pytest.fixture
+def inner_pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A nested pytest run that shares this session's harness cache.
+
+    Without it the inner run sees an empty cache under pytester's HOME and
+    rebuilds every base image and Go binary from scratch.
+    """
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(OUTER_CACHE))
+    return pytester
 
 
 @dataclass

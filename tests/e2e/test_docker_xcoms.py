@@ -36,10 +36,10 @@ def test_non_zero_exit_fails_the_task_and_keeps_its_output(xcom_images, run_dag)
 
 
 def test_report_of_a_failing_test_shows_the_container_output(
-    xcom_images, pytester: pytest.Pytester, tmp_path,
+    xcom_images, inner_pytester: pytest.Pytester, tmp_path,
 ) -> None:
     """A user's test asserting on a failed run: its pytest report must show the container's output."""
-    pytester.makepyfile(
+    inner_pytester.makepyfile(
         test_user=textwrap.dedent(
             f"""
             from pathlib import Path
@@ -51,7 +51,7 @@ def test_report_of_a_failing_test_shows_the_container_output(
         )
     )
     artifacts = tmp_path / "artifacts"
-    outcome = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--artifacts-dir={artifacts}")
+    outcome = inner_pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--artifacts-dir={artifacts}")
 
     outcome.assert_outcomes(failed=1)
     text = outcome.stdout.str()

@@ -36,3 +36,50 @@ def test_missing_image_fails_fast_naming_the_image(
     assert result.states == {"missing_image": "failed"}
     assert any("not-loaded-anywhere:e2e" in finding for finding in result.findings), result.findings
     print(f"missing image: task failed after {result.seconds:.1f}s (startup timeout is 300s)")
+
+
+BUNDLE_TEST = """
+import json
+from pathlib import Path
+
+import pytest
+
+DAGS = Path({dags!r})
+MANIFESTS = Path({manifests!r})
+
+
+@pytest.fixture
+def namespace(cluster, cluster_images, kubernetes_connection, scenario_manifests, monkeypatch):
+    cluster_images(["xcom-probe:e2e"])
+    scenario_manifests(MANIFESTS.glob("*.yaml"), NAMESPACE="bundle-check")
+    monkeypatch.setenv("XCOMS_NAMESPACE", "bundle-check")
+    return "bundle-check"
+
+
+def test_users_k8s_dag(namespace, run_dag):
+    assert run_dag(DAGS, "k8s_failure", "2026-01-05").ok
+"""
+
+
+def test_failed_k8s_test_leaves_a_bundle_the_report_points_to(
+    xcoms_k8s, cluster, inner_pytester: pytest.Pytester, tmp_path,
+) -> None:
+    """A user's failing Kubernetes test: task log in the report, and a bundle with events and kind logs."""
+    inner_pytester.makepyfile(test_user=BUNDLE_TEST.format(
+        dags=str(DAGS), manifests=str(SCENARIOS / "xcoms" / "manifests"),
+    ))
+    artifacts = tmp_path / "artifacts"
+    outcome = inner_pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--artifacts-dir={artifacts}",
+        f"--cluster-name={cluster.name}", "--keep-cluster",  # reuse the session's cluster, leave it up
+    )
+
+    outcome.assert_outcomes(failed=1)
+    text = outcome.stdout.str()
+    assert FAILURE_MARKER in text  # the pod's output, through the task log
+    bundles = list(artifacts.glob("*/bundles/*"))
+    assert len(bundles) == 1, bundles
+    assert f"pod logs, events, kind logs: {bundles[0]}" in text
+    events = (bundles[0] / "namespace-bundle-check" / "events.txt").read_text()
+    assert "corrupt-input" in events
+    assert list((bundles[0] / "kind").rglob("kubelet.log")), "kind export logs hold the kubelet log"
