@@ -29,6 +29,7 @@ from harness.containers import DockerNetwork, ServiceContainer
 from harness.daemon import DockerDaemon
 from harness.images import TaskImages, resolve_python_base
 from harness.manifests import Manifests, load_documents
+from harness.pod_log import pod_log
 from harness.provision.kind_assets import provision_kind
 from harness.runner import DagRunner
 from harness.timing import Timer
@@ -77,7 +78,7 @@ def bare_pod(core: k8s.CoreV1Api, namespace: str, name: str, image: str, args: l
             phase = core.read_namespaced_pod(name, namespace).status.phase
             if phase in ("Succeeded", "Failed"):
                 if phase == "Failed":
-                    log = core.read_namespaced_pod_log(name, namespace)
+                    log = pod_log(core, name, namespace)
                     raise RuntimeError(f"floor pod {name} failed: {log}")
                 return
             time.sleep(0.2)
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     days = [date(2026, 1, 5) + timedelta(days=i) for i in range(args.days)]
     scratch = Path(tempfile.mkdtemp(prefix="harness-bench-"))
     home = AirflowHome(scratch / "airflow-home")
-    home.activate()
+    home.start()
     home.set_connection("movielens", CONN)
     numbers: dict[str, float] = {}
 
@@ -165,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         docs = load_documents(sorted((MOVIELENS / "manifests").glob("*.yaml")),
                               {"NAMESPACE": namespace, "MOVIELENS_SEED": SEED})
         with timer.phase("apply manifests") as p:
-            stack.enter_context(Manifests(cluster.api, docs, keep=args.keep, timer=timer))
+            stack.enter_context(Manifests(
+                cluster.api, docs, keep=args.keep, timer=timer, connects=cluster.node_connects,
+            ))
         numbers["manifests"] = p.seconds
         os.environ["MOVIELENS_NAMESPACE"] = namespace
         harness_k8s = sum(runner.run(MOVIELENS / "dags", "movielens_k8s", d).seconds for d in days)
@@ -181,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 
         teardown_start = time.monotonic()
     numbers["teardown"] = time.monotonic() - teardown_start
-    home.deactivate()
+    home.stop()
 
     print("\n" + timer.summary())
     print("\nphase                      seconds")

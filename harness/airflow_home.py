@@ -1,6 +1,6 @@
 """An isolated AIRFLOW_HOME for one test session, with nothing written to the user's.
 
-Airflow reads its configuration when it is first imported, so ``activate()``
+Airflow reads its configuration when it is first imported, so ``start()``
 must run before anything imports ``airflow``; the harness imports it lazily.
 Connections and variables are plain ``AIRFLOW_CONN_*`` / ``AIRFLOW_VAR_*``
 environment variables, as in many deployments. Each DAG folder becomes a
@@ -19,12 +19,12 @@ import sqlite3
 from contextlib import closing
 from importlib.metadata import version
 from pathlib import Path
-from types import TracebackType
 
 from harness.config import cache_dir
+from harness.lifecycle import Lifecycle
 
 
-class AirflowHome:
+class AirflowHome(Lifecycle):
     """Owns the environment variables that point Airflow at a private home."""
 
     def __init__(self, root: Path, *, extra_config: dict[str, str] | None = None) -> None:
@@ -43,19 +43,7 @@ class AirflowHome:
             self._saved[key] = os.environ.get(key)
         os.environ[key] = value
 
-    def __enter__(self) -> AirflowHome:
-        self.activate()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.deactivate()
-
-    def activate(self) -> None:
+    def start(self) -> None:
         """Point Airflow here; safe only before ``airflow`` is imported."""
         self.root.mkdir(parents=True, exist_ok=True)
         template = self._db_template()
@@ -76,7 +64,7 @@ class AirflowHome:
             self._set(key, value)
         self._write_bundles()
 
-    def deactivate(self) -> None:
+    def stop(self) -> None:
         for key, old in self._saved.items():
             if old is None:
                 os.environ.pop(key, None)

@@ -15,6 +15,8 @@ from pathlib import Path
 import yaml
 from kubernetes import client as k8s
 
+from harness.pod_log import pod_log
+
 Source = Callable[[Path], None]
 
 
@@ -57,7 +59,7 @@ def namespace_source(api_client: k8s.ApiClient, namespace: str) -> Source:
             (dest / f"pod-{name}.yaml").write_text(yaml.safe_dump(api_client.sanitize_for_serialization(pod)))
             for container in (pod.spec.containers or []):
                 try:
-                    text = core.read_namespaced_pod_log(name, namespace, container=container.name)
+                    text = pod_log(core, name, namespace, container.name)
                 except k8s.ApiException as err:
                     text = f"(no log: {err.status} {err.reason})"
                 (dest / f"pod-{name}-{container.name}.log").write_text(text)

@@ -18,7 +18,6 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 
 import docker
 import docker.errors
@@ -27,6 +26,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from pytest_kind import KindCluster
 
+from harness.lifecycle import Lifecycle
 from harness.provision.kind_assets import KindAssets
 from harness.provision.steps import ProvisionError
 from harness.registry import containerd_reference
@@ -85,7 +85,7 @@ def render_kind_config(template: Path, data_dir: Path, dest: Path) -> Path:
     return dest
 
 
-class Cluster:
+class Cluster(Lifecycle):
     """Create (or reuse) a kind cluster, wait for it, load images, delete it."""
 
     def __init__(
@@ -120,23 +120,11 @@ class Cluster:
         self._api: k8s.ApiClient | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
-    def __enter__(self) -> Cluster:
+    def start(self) -> None:
         self.create()
-        try:
-            self.wait_ready()
-        except BaseException:
-            # __exit__ will not run: do not leave a half-ready cluster behind.
-            if not self.keep:
-                self.delete()
-            raise
-        return self
+        self.wait_ready()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         if self.keep:
             self.timer.log(f"cluster {self.name}: kept (kubeconfig: {self.kubeconfig})")
         else:
@@ -246,10 +234,21 @@ class Cluster:
                 return f"pod kube-system/{pod.metadata.name} is {pod.status.phase}, not ready"
         return ""
 
-    # -- images ---------------------------------------------------------------------------
+    # -- images and services --------------------------------------------------------------
     @property
     def node_container(self) -> str:
         return f"{self.name}-control-plane"
+
+    def node_connects(self, host: str, port: int) -> bool:
+        """Whether a TCP connection from the node to ``host:port`` succeeds.
+
+        For a Service's ClusterIP this passes only once kube-proxy has written
+        the rules for a ready endpoint, which lags the EndpointSlice by a
+        second or more on a busy node; until then pods get "connection refused".
+        """
+        node = self.docker.containers.get(self.node_container)
+        probe = f"exec 3<>/dev/tcp/{host}/{port}"
+        return node.exec_run(["timeout", "2", "bash", "-c", probe]).exit_code == 0
 
     def node_image_id(self, tag: str) -> str | None:
         """The image ID (config digest) the node's containerd holds for ``tag``, if any."""

@@ -11,7 +11,6 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 import docker
@@ -19,6 +18,7 @@ import docker.errors
 from docker.models.containers import Container
 from docker.models.networks import Network
 
+from harness.lifecycle import Lifecycle
 from harness.timing import Timer, default_timer
 
 SESSION_LABEL = "io.airflow-e2e-harness.session"
@@ -28,7 +28,7 @@ class ContainerNotReady(RuntimeError):
     """A service container exited or never became ready; carries its logs."""
 
 
-class DockerNetwork:
+class DockerNetwork(Lifecycle):
     """A user-defined bridge network, so that task containers reach services by name."""
 
     def __init__(self, client: docker.DockerClient, name: str, session: str, *, keep: bool = False) -> None:
@@ -38,7 +38,7 @@ class DockerNetwork:
         self.keep = keep
         self.network: Network | None = None
 
-    def __enter__(self) -> DockerNetwork:
+    def start(self) -> None:
         try:
             stale = self.client.networks.get(self.name)
             _remove_network(stale)
@@ -47,14 +47,8 @@ class DockerNetwork:
         self.network = self.client.networks.create(
             self.name, driver="bridge", labels={SESSION_LABEL: self.session}
         )
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         if self.network is not None and not self.keep:
             _remove_network(self.network)
 
@@ -72,7 +66,7 @@ def _remove_network(network: Network) -> None:
         pass
 
 
-class ServiceContainer:
+class ServiceContainer(Lifecycle):
     """A detached container (an API the tasks call) with an explicit readiness wait."""
 
     def __init__(
@@ -106,18 +100,6 @@ class ServiceContainer:
         self.keep = keep
         self.timer = timer or default_timer()
         self.container: Container | None = None
-
-    def __enter__(self) -> ServiceContainer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         try:

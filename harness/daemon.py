@@ -15,13 +15,13 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
 
 import docker
 import docker.errors
 import requests
 
 from harness.config import cache_dir
+from harness.lifecycle import Lifecycle
 from harness.provision.engine import InstallEngine
 from harness.provision.runtime_wrapper import (
     RUNTIME_NAME,
@@ -57,7 +57,7 @@ def ping(url: str, timeout: float = 5.0) -> docker.DockerClient | None:
         return None
 
 
-class DockerDaemon:
+class DockerDaemon(Lifecycle):
     """Owns (or borrows) one Docker daemon for the duration of a session."""
 
     def __init__(
@@ -99,18 +99,6 @@ class DockerDaemon:
         return self.state_dir / "dockerd.log"
 
     # -- lifecycle --------------------------------------------------------------------------
-    def __enter__(self) -> DockerDaemon:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def start(self) -> None:
         tried: list[str] = []
         if self.use_existing:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import string
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import yaml
@@ -19,9 +18,12 @@ from kubernetes import client as k8s
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError
 
+from harness.lifecycle import Lifecycle
 from harness.timing import Timer, default_timer
 
 FIELD_MANAGER = "airflow-e2e-harness"
+
+Connects = Callable[[str, int], bool]
 
 
 class ManifestError(RuntimeError):
@@ -64,8 +66,11 @@ def _has_ready_endpoint(core: k8s.CoreV1Api, doc: dict[str, Any], name: str, nam
     return any(subset.addresses for subset in (endpoints.subsets or []))
 
 
-class Manifests:
+class Manifests(Lifecycle):
     """Applies documents on enter; deletes them (namespace last) on exit unless kept."""
+
+    # What failed to become ready stays for the failure bundle to inspect.
+    stop_on_failed_start = False
 
     def __init__(
         self,
@@ -75,28 +80,27 @@ class Manifests:
         keep: bool = False,
         timeout: float = 180.0,
         timer: Timer | None = None,
+        connects: Connects | None = None,
     ) -> None:
+        """``connects(host, port)`` tries a TCP connection from inside the cluster
+        (``Cluster.node_connects``); with it, a Service counts as ready only once
+        its ClusterIP answers, not merely once an endpoint is ready."""
         self.api_client = api_client
         self.documents = documents
         self.keep = keep
+        self.connects = connects
         self.timeout = timeout
         self.timer = timer or default_timer()
         self.dynamic = DynamicClient(api_client)
 
-    def __enter__(self) -> Manifests:
+    def start(self) -> None:
         with self.timer.phase("apply manifests") as phase:
             for doc in self.documents:
                 self.apply(doc)
             self.wait_ready()
             phase.note = ", ".join(f"{d['kind']}/{d['metadata']['name']}" for d in self.documents)
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         if not self.keep:
             self.delete()
 
@@ -134,7 +138,7 @@ class Manifests:
                 elif doc["kind"] == "Deployment":
                     ready = _rolled_out(apps.read_namespaced_deployment(name, ns))
                 else:
-                    ready = _has_ready_endpoint(core, doc, name, ns)
+                    ready = _has_ready_endpoint(core, doc, name, ns) and self._routes(core, doc, name, ns)
                 if not ready:
                     still.append(doc)
             pending = still
@@ -145,6 +149,15 @@ class Manifests:
                 )
             if pending:
                 time.sleep(0.5)
+
+    def _routes(self, core: k8s.CoreV1Api, doc: dict[str, Any], name: str, namespace: str) -> bool:
+        if self.connects is None or not doc.get("spec", {}).get("selector"):
+            return True
+        spec = core.read_namespaced_service(name, namespace).spec
+        if not spec.cluster_ip or spec.cluster_ip == "None":
+            return True  # headless: clients reach the pods directly
+        tcp = [p.port for p in spec.ports or [] if (p.protocol or "TCP") == "TCP"]
+        return all(self.connects(spec.cluster_ip, port) for port in tcp)
 
     def _hints(self, core: k8s.CoreV1Api, pending: list[dict[str, Any]]) -> str:
         """Recent warning events of the namespaces involved: usually the reason."""

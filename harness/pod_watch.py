@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from types import TracebackType
 
 from kubernetes import client as k8s
+
+from harness.lifecycle import Lifecycle
 
 IMAGE_ERRORS = {"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"}
 
@@ -36,7 +37,7 @@ class ImageFailure:
         )
 
 
-class ImagePullWatchdog:
+class ImagePullWatchdog(Lifecycle):
     """A background poller active for the duration of one DAG run."""
 
     def __init__(self, api_client: k8s.ApiClient, namespaces: list[str], interval: float = 1.0) -> None:
@@ -47,19 +48,13 @@ class ImagePullWatchdog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> ImagePullWatchdog:
+    def start(self) -> None:
         self.findings = []
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="image-pull-watchdog", daemon=True)
         self._thread.start()
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)

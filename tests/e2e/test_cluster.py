@@ -17,6 +17,7 @@ from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
 from harness.cluster import Cluster
+from harness.pod_log import pod_log
 from harness.provision.kind_assets import KindAssets
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kind]
@@ -89,9 +90,7 @@ def _run(core: k8s.CoreV1Api, ns: str, pod: k8s.V1Pod) -> tuple[str, str]:
 
 
 def _log(core: k8s.CoreV1Api, ns: str, name: str) -> str:
-    # Raw bytes: this client version hands the preloaded log back as a bytes repr.
-    response = core.read_namespaced_pod_log(name, ns, _preload_content=False)
-    return response.data.decode(errors="replace")
+    return pod_log(core, name, ns)
 
 
 def test_node_ready(core: k8s.CoreV1Api) -> None:

@@ -13,8 +13,17 @@ from pathlib import Path
 import pytest
 
 from harness.containers import SESSION_LABEL
+from harness.daemon import DockerDaemon
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
+
+# A shell without job control (CI runners, `cmd &`) starts its children with
+# SIGINT ignored, and Python then installs no KeyboardInterrupt handler: a
+# Ctrl-C test has to put the default handler back itself.
+RESTORE_SIGINT_AND_RUN_PYTEST = (
+    "import signal, sys, pytest; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.exit(pytest.main(sys.argv[1:]))"
+)
 
 INNER_TEST = textwrap.dedent(
     """
@@ -30,14 +39,24 @@ INNER_TEST = textwrap.dedent(
 )
 
 
-def test_ctrl_c_mid_run_cleans_up(movielens_images, docker_daemon, tmp_path: Path) -> None:
+def test_ctrl_c_mid_run_cleans_up(movielens_images, docker_daemon: DockerDaemon, tmp_path: Path) -> None:
     (tmp_path / "test_inner.py").write_text(INNER_TEST)
+    args = ["-s", "-p", "no:cacheprovider", str(tmp_path / "test_inner.py"),
+            f"--artifacts-dir={tmp_path / 'artifacts'}"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-s", "-p", "no:cacheprovider", str(tmp_path / "test_inner.py"),
-         f"--artifacts-dir={tmp_path / 'artifacts'}"],
+        [sys.executable, "-c", RESTORE_SIGINT_AND_RUN_PYTEST, *args],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ),
         start_new_session=True,
     )
+    try:
+        _interrupt_and_check(proc, docker_daemon)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _interrupt_and_check(proc: subprocess.Popen[str], docker_daemon: DockerDaemon) -> None:
     session = None
     output: list[str] = []
     deadline = time.monotonic() + 120

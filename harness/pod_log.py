@@ -1,0 +1,13 @@
+"""A pod's log as text."""
+
+from __future__ import annotations
+
+from kubernetes import client as k8s
+
+
+def pod_log(core: k8s.CoreV1Api, name: str, namespace: str, container: str | None = None) -> str:
+    """Read the raw bytes: this client version hands a preloaded log back as a
+    ``b'...'`` repr, with every newline escaped."""
+    kwargs = {"container": container} if container else {}
+    response = core.read_namespaced_pod_log(name, namespace, _preload_content=False, **kwargs)
+    return response.data.decode("utf-8", errors="replace")
