@@ -23,6 +23,8 @@ from harness.timing import Timer, default_timer
 
 FIELD_MANAGER = "airflow-e2e-harness"
 
+NUDGE_ANNOTATION = "airflow-e2e-harness/resync"
+
 Connects = Callable[[str, int], bool]
 
 
@@ -43,6 +45,10 @@ def load_documents(paths: Iterable[Path], variables: Mapping[str, str]) -> list[
             ) from err
         docs.extend(d for d in yaml.safe_load_all(text) if d)
     return docs
+
+
+def _label(doc: dict[str, Any]) -> str:
+    return f"{doc['kind']}/{doc['metadata']['name']}"
 
 
 def _rolled_out(deployment: k8s.V1Deployment) -> bool:
@@ -89,6 +95,7 @@ class Manifests(Lifecycle):
         self.documents = documents
         self.keep = keep
         self.connects = connects
+        self.ready_after: dict[str, float] = {}
         self.timeout = timeout
         self.timer = timer or default_timer()
         self.dynamic = DynamicClient(api_client)
@@ -98,7 +105,11 @@ class Manifests(Lifecycle):
             for doc in self.documents:
                 self.apply(doc)
             self.wait_ready()
-            phase.note = ", ".join(f"{d['kind']}/{d['metadata']['name']}" for d in self.documents)
+            labels = [_label(d) for d in self.documents]
+            phase.note = ", ".join(
+                f"{label} ({self.ready_after[label]:.1f}s)" if label in self.ready_after else label
+                for label in labels
+            )
 
     def stop(self) -> None:
         if not self.keep:
@@ -123,8 +134,13 @@ class Manifests(Lifecycle):
             ) from err
 
     def wait_ready(self) -> None:
+        """Poll until PVCs are Bound, Deployments rolled out, Services answer.
+
+        ``ready_after`` records how long each one took, for the progress line.
+        """
         core, apps = k8s.CoreV1Api(self.api_client), k8s.AppsV1Api(self.api_client)
-        deadline = time.monotonic() + self.timeout
+        start = time.monotonic()
+        deadline = start + self.timeout
         pending = [
             d for d in self.documents if d["kind"] in ("PersistentVolumeClaim", "Deployment", "Service")
         ]
@@ -133,22 +149,44 @@ class Manifests(Lifecycle):
             for doc in pending:
                 name, ns = doc["metadata"]["name"], doc["metadata"].get("namespace", "default")
                 if doc["kind"] == "PersistentVolumeClaim":
-                    phase = core.read_namespaced_persistent_volume_claim(name, ns).status.phase
-                    ready = phase == "Bound"
+                    ready = self._claim_bound(core, name, ns, time.monotonic() - start)
                 elif doc["kind"] == "Deployment":
                     ready = _rolled_out(apps.read_namespaced_deployment(name, ns))
                 else:
                     ready = _has_ready_endpoint(core, doc, name, ns) and self._routes(core, doc, name, ns)
-                if not ready:
+                if ready:
+                    self.ready_after[_label(doc)] = time.monotonic() - start
+                else:
                     still.append(doc)
             pending = still
             if pending and time.monotonic() > deadline:
-                waiting = ", ".join(f"{d['kind']}/{d['metadata']['name']}" for d in pending)
+                waiting = ", ".join(_label(d) for d in pending)
                 raise ManifestError(
                     f"not ready after {self.timeout:.0f}s: {waiting}. {self._hints(core, pending)}"
                 )
             if pending:
                 time.sleep(0.5)
+
+    def _claim_bound(self, core: k8s.CoreV1Api, name: str, namespace: str, waited: float) -> bool:
+        """Bound; or, when the volume side is bound but the claim lags, nudge it.
+
+        The PV controller sometimes binds the volume to the claim but fails to
+        finish the claim (a write conflict) and retries only at its next resync,
+        15 s later. A no-op annotation update is an event that makes it finish
+        at once.
+        """
+        claim = core.read_namespaced_persistent_volume_claim(name, namespace)
+        if claim.status.phase == "Bound":
+            return True
+        if waited < 1.0 or not claim.spec.volume_name:
+            return False
+        volume = core.read_persistent_volume(claim.spec.volume_name)
+        ref = volume.spec.claim_ref
+        if volume.status.phase == "Bound" and ref is not None and ref.uid == claim.metadata.uid:
+            core.patch_namespaced_persistent_volume_claim(
+                name, namespace, {"metadata": {"annotations": {NUDGE_ANNOTATION: f"{time.time():.3f}"}}},
+            )
+        return False
 
     def _routes(self, core: k8s.CoreV1Api, doc: dict[str, Any], name: str, namespace: str) -> bool:
         if self.connects is None or not doc.get("spec", {}).get("selector"):
