@@ -168,24 +168,25 @@ class Manifests(Lifecycle):
                 time.sleep(0.5)
 
     def _claim_bound(self, core: k8s.CoreV1Api, name: str, namespace: str, waited: float) -> bool:
-        """Bound; or, when the volume side is bound but the claim lags, nudge it.
+        """Bound; while it is not, and its volume exists, nudge the PV controller.
 
-        The PV controller sometimes binds the volume to the claim but fails to
-        finish the claim (a write conflict) and retries only at its next resync,
-        15 s later. A no-op annotation update is an event that makes it finish
-        at once.
+        A claim whose event the controller handled before seeing its volume, or
+        whose binding hit a write conflict, is retried only at the controller's
+        next resync, up to 15 s later. A no-op annotation update is an event
+        that makes it bind (or finish binding) at once.
         """
         claim = core.read_namespaced_persistent_volume_claim(name, namespace)
         if claim.status.phase == "Bound":
             return True
         if waited < 1.0 or not claim.spec.volume_name:
             return False
-        volume = core.read_persistent_volume(claim.spec.volume_name)
-        ref = volume.spec.claim_ref
-        if volume.status.phase == "Bound" and ref is not None and ref.uid == claim.metadata.uid:
-            core.patch_namespaced_persistent_volume_claim(
-                name, namespace, {"metadata": {"annotations": {NUDGE_ANNOTATION: f"{time.time():.3f}"}}},
-            )
+        try:
+            core.read_persistent_volume(claim.spec.volume_name)
+        except k8s.ApiException:
+            return False  # not created (yet): nothing to bind to
+        core.patch_namespaced_persistent_volume_claim(
+            name, namespace, {"metadata": {"annotations": {NUDGE_ANNOTATION: f"{time.time():.3f}"}}},
+        )
         return False
 
     def _routes(self, core: k8s.CoreV1Api, doc: dict[str, Any], name: str, namespace: str) -> bool:
