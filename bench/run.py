@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -93,17 +94,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--cluster-name", default="harness-bench")
     parser.add_argument("--kind-image", default=None, help="'local', 'stock' or a node image tag")
-    parser.add_argument("--keep", action="store_true", help="keep the cluster and the daemon")
+    parser.add_argument("--keep", action="store_true", help="keep cluster, daemon, scratch dir")
     args = parser.parse_args(argv)
 
     timer = Timer()
     days = [date(2026, 1, 5) + timedelta(days=i) for i in range(args.days)]
     scratch = Path(tempfile.mkdtemp(prefix="harness-bench-"))
     home = AirflowHome(scratch / "airflow-home")
-    home.start()
-    home.set_connection("movielens", CONN)
     numbers: dict[str, float] = {}
+    try:
+        with home:
+            home.set_connection("movielens", CONN)
+            ratios = _measure(args, timer, days, scratch, home, numbers)
+    finally:
+        if args.keep:
+            print(f"kept: {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
 
+    print("\n" + timer.summary())
+    print("\nphase                      seconds")
+    for name, value in numbers.items():
+        print(f"  {name:<24} {value:8.1f}")
+    print(f"\n{'scenario':<20} {'harness':>9} {'floor':>9} {'ratio':>7}   ({len(days)} daily runs)")
+    for name, (h, f) in ratios.items():
+        print(f"{name:<20} {h:8.1f}s {f:8.1f}s {h / f:6.2f}x")
+    return 0
+
+
+def _measure(
+    args: argparse.Namespace, timer: Timer, days: list[date], scratch: Path, home: AirflowHome,
+    numbers: dict[str, float],
+) -> dict[str, tuple[float, float]]:
+    """Every phase into ``numbers``; per scenario (harness seconds, floor seconds)."""
     with ExitStack() as stack:
         with timer.phase("daemon") as p:
             daemon = stack.enter_context(DockerDaemon(keep=args.keep, timer=timer))
@@ -184,17 +207,7 @@ def main(argv: list[str] | None = None) -> int:
 
         teardown_start = time.monotonic()
     numbers["teardown"] = time.monotonic() - teardown_start
-    home.stop()
-
-    print("\n" + timer.summary())
-    print("\nphase                      seconds")
-    for name, value in numbers.items():
-        print(f"  {name:<24} {value:8.1f}")
-    print(f"\n{'scenario':<20} {'harness':>9} {'floor':>9} {'ratio':>7}   ({len(days)} daily runs)")
-    for name, h, f in (("movielens_docker", harness_docker, floor_docker),
-                       ("movielens_k8s", harness_k8s, floor_k8s)):
-        print(f"{name:<20} {h:8.1f}s {f:8.1f}s {h / f:6.2f}x")
-    return 0
+    return {"movielens_docker": (harness_docker, floor_docker), "movielens_k8s": (harness_k8s, floor_k8s)}
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import tempfile
 import time
@@ -111,6 +112,7 @@ class Cluster(Lifecycle):
         self.timer = timer or default_timer()
         self.ready_timeout = ready_timeout
         self.config_template = config_template
+        self._own_run_dir = run_dir is None  # a temp dir of our making goes with the cluster
         self.run_dir = run_dir or Path(tempfile.mkdtemp(prefix=f"harness-kind-{name}-"))
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.kubeconfig = self.run_dir / "kubeconfig"
@@ -127,8 +129,10 @@ class Cluster(Lifecycle):
     def stop(self) -> None:
         if self.keep:
             self.timer.log(f"cluster {self.name}: kept (kubeconfig: {self.kubeconfig})")
-        else:
-            self.delete()
+            return
+        self.delete()
+        if self._own_run_dir:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def _kind(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = dict(os.environ) | self.docker_env
