@@ -144,6 +144,7 @@ class Manifests(Lifecycle):
         pending = [
             d for d in self.documents if d["kind"] in ("PersistentVolumeClaim", "Deployment", "Service")
         ]
+        reasons: dict[str, str] = {}
         while pending:
             still = []
             for doc in pending:
@@ -152,15 +153,24 @@ class Manifests(Lifecycle):
                     ready = self._claim_bound(core, name, ns, time.monotonic() - start)
                 elif doc["kind"] == "Deployment":
                     ready = _rolled_out(apps.read_namespaced_deployment(name, ns))
+                elif not _has_ready_endpoint(core, doc, name, ns):
+                    ready, reasons[_label(doc)] = False, "no ready pod behind it"
                 else:
-                    ready = _has_ready_endpoint(core, doc, name, ns) and self._routes(core, doc, name, ns)
+                    ready = self._routes(core, doc, name, ns)
+                    reasons[_label(doc)] = (
+                        "a ready pod backs it, but its ClusterIP refuses connections from the node: "
+                        "does targetPort match the port the container listens on?"
+                    )
                 if ready:
                     self.ready_after[_label(doc)] = time.monotonic() - start
                 else:
                     still.append(doc)
             pending = still
             if pending and time.monotonic() > deadline:
-                waiting = ", ".join(_label(d) for d in pending)
+                waiting = ", ".join(
+                    f"{_label(d)} ({reasons[_label(d)]})" if _label(d) in reasons else _label(d)
+                    for d in pending
+                )
                 raise ManifestError(
                     f"not ready after {self.timeout:.0f}s: {waiting}. {self._hints(core, pending)}"
                 )

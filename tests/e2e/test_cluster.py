@@ -17,6 +17,7 @@ from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
 from harness.cluster import Cluster
+from harness.manifests import ManifestError, Manifests
 from harness.pod_log import pod_log
 from harness.provision.kind_assets import KindAssets
 
@@ -190,3 +191,43 @@ def test_pod_writes_through_hostpath_pv_host_reads(
         assert (cluster.data_dir / sub / "hello.txt").read_text() == "written-by-pod\n"
     finally:
         core.delete_persistent_volume(pv_name)
+
+
+SERVE_8080 = "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"
+
+
+def test_service_counts_ready_only_when_its_cluster_ip_answers(cluster: Cluster, sidecar: str) -> None:
+    """Both Services have a ready pod behind them; only the one whose targetPort is right answers."""
+    ns = f"harness-routes-{uuid.uuid4().hex[:6]}"
+    labels = {"app": "web"}
+    pod_spec = {
+        "containers": [{
+            "name": "web", "image": sidecar, "imagePullPolicy": "Never",
+            "command": ["sh", "-c", SERVE_8080],
+            "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1},
+        }],
+    }
+
+    def service(name: str, target_port: int) -> dict[str, object]:
+        return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns},
+                "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": target_port}]}}
+
+    docs = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": ns},
+         "spec": {"replicas": 1, "selector": {"matchLabels": labels},
+                  "template": {"metadata": {"labels": labels}, "spec": pod_spec}}},
+        service("right-port", 8080),
+        service("wrong-port", 8081),
+    ]
+    manifests = Manifests(cluster.api, docs, timeout=15, connects=cluster.node_connects)
+    try:
+        with pytest.raises(ManifestError) as failure:
+            manifests.start()
+    finally:
+        manifests.delete()
+
+    message = str(failure.value)
+    assert "Service/wrong-port (a ready pod backs it, but its ClusterIP refuses connections" in message
+    assert "Service/right-port" not in message
+    assert "Service/right-port" in manifests.ready_after
