@@ -41,13 +41,18 @@ def containerd_reference(tag: str) -> str:
     return tag
 
 
-def have_or_pull(client: docker.DockerClient, image: str) -> bool:
-    """True when ``image`` is local, or its registry resolves and the pull works."""
+def image_exists(client: docker.DockerClient, tag: str) -> bool:
     try:
-        client.images.get(image)
+        client.images.get(tag)
         return True
     except docker.errors.ImageNotFound:
-        pass
+        return False
+
+
+def have_or_pull(client: docker.DockerClient, image: str) -> bool:
+    """True when ``image`` is local, or its registry resolves and the pull works."""
+    if image_exists(client, image):
+        return True
     if not resolves(registry_host(image)):
         return False
     try:

@@ -18,7 +18,8 @@ import docker.errors
 
 from harness.config import cache_dir
 from harness.provision.rootfs import debootstrap, import_rootfs
-from harness.provision.steps import Step
+from harness.provision.steps import UnstampedStep
+from harness.registry import image_exists
 from harness.timing import Timer
 
 SUITE = "bookworm"
@@ -33,7 +34,7 @@ def _ca_digest() -> str:
     return "none"
 
 
-class PythonBaseImage(Step):
+class PythonBaseImage(UnstampedStep):
     """debootstrap once, then ``docker import``; cached by suite, packages and CA bundle."""
 
     name = "python-base-image"
@@ -50,15 +51,7 @@ class PythonBaseImage(Step):
         return f"v1:{SUITE}:{','.join(PACKAGES)}:ca={_ca_digest()}"
 
     def outputs_present(self) -> bool:
-        try:
-            self.client.images.get(self.tag)
-            return True
-        except docker.errors.ImageNotFound:
-            return False
-
-    def is_done(self) -> bool:
-        # The image in the daemon is the product; the stamp adds nothing.
-        return self.outputs_present()
+        return image_exists(self.client, self.tag)
 
     def execute(self, timer: Timer) -> None:
         rootfs = cache_dir() / "rootfs" / "python-base"

@@ -10,7 +10,7 @@ import os
 import shutil
 
 from harness.provision.commands import run_logged
-from harness.provision.steps import ProvisionError, Step
+from harness.provision.steps import ProvisionError, UnstampedStep
 from harness.timing import Timer
 
 DEBIAN_PACKAGES = ("docker.io", "debootstrap")
@@ -37,7 +37,7 @@ def apt_install(name: str, packages: tuple[str, ...]) -> None:
     )
 
 
-class InstallEngine(Step):
+class InstallEngine(UnstampedStep):
     """docker.io brings dockerd, containerd and runc; debootstrap builds local bases."""
 
     name = "engine-packages"
@@ -47,10 +47,6 @@ class InstallEngine(Step):
 
     def outputs_present(self) -> bool:
         return all(shutil.which(b) for b in ("dockerd", "containerd", "runc", "debootstrap"))
-
-    def is_done(self) -> bool:
-        # Installed by someone else counts as done too: nothing to cache.
-        return self.outputs_present()
 
     def execute(self, timer: Timer) -> None:
         apt_install(self.name, DEBIAN_PACKAGES)

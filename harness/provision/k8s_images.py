@@ -24,7 +24,8 @@ from harness.config import cache_dir
 from harness.provision.commands import run_logged
 from harness.provision.gobuild import KUBERNETES_VERSION, binaries
 from harness.provision.rootfs import debootstrap, import_rootfs
-from harness.provision.steps import ProvisionError, Step
+from harness.provision.steps import ProvisionError, Step, UnstampedStep, run_steps
+from harness.registry import image_exists
 from harness.timing import Timer
 
 LABEL = "harness.cache-key"
@@ -131,7 +132,7 @@ def kubeadm_image_list(version: str = KUBERNETES_VERSION) -> list[str]:
     return images
 
 
-class IptablesBase(Step):
+class IptablesBase(UnstampedStep):
     """A minimal Debian with iptables, nft and conntrack, the base of kube-proxy (as upstream's)."""
 
     name = "image-debian-iptables"
@@ -147,10 +148,7 @@ class IptablesBase(Step):
         return f"{IPTABLES_BASE_REPO}:{SUITE}-{_digest(self.cache_key())}"
 
     def outputs_present(self) -> bool:
-        return image_label(self.client, self.tag) is not None
-
-    def is_done(self) -> bool:
-        return self.outputs_present()
+        return image_exists(self.client, self.tag)
 
     def execute(self, timer: Timer) -> None:
         rootfs = cache_dir() / "rootfs" / "debian-iptables"
@@ -286,7 +284,7 @@ def xcom_sidecar_spec() -> ImageSpec:
     return ImageSpec(f"{XCOM_SIDECAR_REPO}:{XCOM_SIDECAR_VERSION}", dockerfile, {"busybox": _busybox()})
 
 
-class BuildImage(Step):
+class BuildImage(UnstampedStep):
     """Build one image from its spec unless the labelled image is already there."""
 
     def __init__(self, client: docker.DockerClient, spec: ImageSpec) -> None:
@@ -300,14 +298,11 @@ class BuildImage(Step):
     def outputs_present(self) -> bool:
         return image_label(self.client, self.spec.tag) == self.cache_key()
 
-    def is_done(self) -> bool:
-        return self.outputs_present()
-
     def execute(self, timer: Timer) -> None:
         build_image(self.client, self.spec.tag, self.spec.dockerfile, self.spec.files, self.cache_key())
 
 
-class LazyImages(Step):
+class LazyImages(UnstampedStep):
     """Builds the Kubernetes images; their specs need kubeadm, so they are made late."""
 
     name = "kubernetes-images"
@@ -328,17 +323,8 @@ class LazyImages(Step):
     def outputs_present(self) -> bool:
         return all(BuildImage(self.client, s).is_done() for s in self.specs())
 
-    def is_done(self) -> bool:
-        return self.outputs_present()
-
     def execute(self, timer: Timer) -> None:
-        for spec in self.specs():
-            step = BuildImage(self.client, spec)
-            if step.is_done():
-                timer.log(f"{step.name}: cached")
-                continue
-            step.execute(timer)
-            timer.log(f"{step.name}: built")
+        run_steps([BuildImage(self.client, spec) for spec in self.specs()], timer)
 
 
 def image_steps(client: docker.DockerClient) -> tuple[list[Step], LazyImages, BuildImage]:

@@ -29,7 +29,7 @@ from harness.provision.gobuild import (
 from harness.provision.k8s_images import image_steps, kubeadm_image_list
 from harness.provision.node_image import NodePreload, node_steps
 from harness.provision.steps import ProvisionError, run_steps
-from harness.registry import resolves
+from harness.registry import image_exists, resolves
 from harness.timing import Timer
 
 STOCK_NODE_IMAGE = f"kindest/node:{KUBERNETES_VERSION}"
@@ -54,17 +54,9 @@ def registry_resolves(host: str = REGISTRY_HOST) -> bool:
     return resolves(host)
 
 
-def _image_present(client: docker.DockerClient, tag: str) -> bool:
-    try:
-        client.images.get(tag)
-        return True
-    except docker.errors.ImageNotFound:
-        return False
-
-
 def stock_node_available(client: docker.DockerClient, timer: Timer) -> bool:
     """The stock node image is here, or can be pulled now."""
-    if _image_present(client, STOCK_NODE_IMAGE):
+    if image_exists(client, STOCK_NODE_IMAGE):
         timer.log(f"kind node: stock {STOCK_NODE_IMAGE} present locally")
         return True
     if not registry_resolves():
@@ -119,7 +111,7 @@ def provision_kind(
 
     if kind_image and kind_image != LOCAL:
         source, local = "option", False
-        if not _image_present(client, kind_image) and not registry_resolves():
+        if not image_exists(client, kind_image) and not registry_resolves():
             raise ProvisionError(
                 f"node image {kind_image!r} is not present locally and no registry is reachable "
                 f"({REGISTRY_HOST} does not resolve). Use --kind-image local (or unset it) to "

@@ -34,8 +34,8 @@ from harness.provision.k8s_images import (
     remove_other_tags,
 )
 from harness.provision.rootfs import debootstrap, import_rootfs
-from harness.provision.steps import ProvisionError, Step
-from harness.registry import containerd_reference
+from harness.provision.steps import ProvisionError, Step, UnstampedStep
+from harness.registry import containerd_reference, image_exists
 from harness.timing import Timer
 
 NODE_DIR = Path(__file__).parent / "node"
@@ -72,15 +72,7 @@ NODE_FILES: dict[str, tuple[str, int]] = {
 }
 
 
-def _image_exists(client: docker.DockerClient, tag: str) -> bool:
-    try:
-        client.images.get(tag)
-        return True
-    except docker.errors.ImageNotFound:
-        return False
-
-
-class NodeRootfs(Step):
+class NodeRootfs(UnstampedStep):
     """debootstrap bookworm with what a kind node runs; imported as an image."""
 
     name = "node-rootfs"
@@ -96,10 +88,7 @@ class NodeRootfs(Step):
         return f"{ROOTFS_REPO}:{SUITE}-{_digest(self.cache_key())}"
 
     def outputs_present(self) -> bool:
-        return _image_exists(self.client, self.tag)
-
-    def is_done(self) -> bool:
-        return self.outputs_present()
+        return image_exists(self.client, self.tag)
 
     def execute(self, timer: Timer) -> None:
         rootfs = cache_dir() / "rootfs" / "kind-node"
@@ -158,7 +147,7 @@ def _stage_spec(rootfs_tag: str) -> ImageSpec:
     return ImageSpec(f"{STAGE_REPO}:{KUBERNETES_VERSION}", "\n".join(lines) + "\n", files)
 
 
-class NodeStage(Step):
+class NodeStage(UnstampedStep):
     """The node without its preloaded images: rootfs + binaries + our files."""
 
     name = "node-stage-image"
@@ -176,15 +165,12 @@ class NodeStage(Step):
     def outputs_present(self) -> bool:
         return image_label(self.client, self.spec().tag) == self.cache_key()
 
-    def is_done(self) -> bool:
-        return self.outputs_present()
-
     def execute(self, timer: Timer) -> None:
         spec = self.spec()
         build_image(self.client, spec.tag, spec.dockerfile, spec.files, self.cache_key())
 
 
-class NodePreload(Step):
+class NodePreload(UnstampedStep):
     """Import every image into the node's containerd (``k8s.io``) and commit the node.
 
     Runs the stage image privileged with containerd only (not systemd): the
@@ -213,9 +199,6 @@ class NodePreload(Step):
 
     def outputs_present(self) -> bool:
         return image_label(self.client, self.tag) == self.cache_key()
-
-    def is_done(self) -> bool:
-        return self.outputs_present()
 
     def execute(self, timer: Timer) -> None:
         key = self.cache_key()

@@ -55,6 +55,17 @@ class Step(ABC):
         stamp.write_text(json.dumps({"key": self.cache_key()}))
 
 
+class UnstampedStep(Step):
+    """A step whose product is its own record (an image labelled or tagged by
+    its key, installed packages): present means done, and no stamp is kept."""
+
+    def is_done(self) -> bool:
+        return self.outputs_present()
+
+    def mark_done(self) -> None:
+        pass
+
+
 def run_steps(steps: Iterable[Step], timer: Timer | None = None) -> None:
     """Run each step that is not done yet, in order; print "cached" for the rest."""
     timer = timer or default_timer()
