@@ -187,11 +187,11 @@ class DockerDaemon(Lifecycle):
             "--pidfile", str(self.pidfile),
             "--config-file", str(self._daemon_config()),
         ]
-        log = self.log_file.open("ab")
-        self._proc = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,  # Ctrl-C reaches pytest, which then stops us in order
-        )
+        with self.log_file.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self._proc = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C reaches pytest, which then stops us in order
+            )
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

@@ -11,6 +11,7 @@ rootfs is being debootstrapped.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -76,7 +77,9 @@ def _go_env(static: bool = True) -> dict[str, str]:
     return env
 
 
+@functools.cache
 def _toolchain_key() -> str:
+    """Part of every Go step's cache key; asked on each is-done check, run once."""
     out = subprocess.run([go_binary(), "version"], capture_output=True, text=True)
     return out.stdout.strip()
 

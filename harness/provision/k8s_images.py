@@ -24,7 +24,7 @@ from harness.config import cache_dir
 from harness.provision.commands import run_logged
 from harness.provision.gobuild import KUBERNETES_VERSION, binaries
 from harness.provision.rootfs import debootstrap, import_rootfs
-from harness.provision.steps import ProvisionError, Step, UnstampedStep, run_steps
+from harness.provision.steps import ProvisionError, UnstampedStep, run_steps
 from harness.registry import image_exists
 from harness.timing import Timer
 
@@ -327,10 +327,10 @@ class LazyImages(UnstampedStep):
         run_steps([BuildImage(self.client, spec) for spec in self.specs()], timer)
 
 
-def image_steps(client: docker.DockerClient) -> tuple[list[Step], LazyImages, BuildImage]:
-    """Steps building every image; also returns the two whose tags callers need."""
+def image_steps(client: docker.DockerClient) -> tuple[IptablesBase, LazyImages, BuildImage]:
+    """The kube-proxy base, the Kubernetes images (built on it) and the XCom sidecar."""
     base = IptablesBase(client)
     k8s = LazyImages(client, base)
     sidecar = BuildImage(client, xcom_sidecar_spec())
     sidecar.name = "image xcom-sidecar"
-    return [base, sidecar, k8s], k8s, sidecar
+    return base, k8s, sidecar

@@ -26,7 +26,7 @@ from harness.provision.gobuild import (
     go_steps,
     start_kubernetes_build,
 )
-from harness.provision.k8s_images import image_steps, kubeadm_image_list
+from harness.provision.k8s_images import image_steps
 from harness.provision.node_image import NodePreload, node_steps
 from harness.provision.steps import ProvisionError, run_steps
 from harness.registry import image_exists, resolves
@@ -105,6 +105,8 @@ def provision_kind(
     if client is None:
         raise ProvisionError("the Docker daemon is not started")
     kind_image = kind_image or os.environ.get("HARNESS_KIND_IMAGE") or None
+    if kind_image == "stock":
+        kind_image = STOCK_NODE_IMAGE
     kind = _executable(kind_bin or os.environ.get("HARNESS_KIND_BIN"), "kind binary")
     kind = kind or _executable(shutil.which("kind"), "kind binary")
     kubectl = _executable(kubectl_bin or os.environ.get("HARNESS_KUBECTL_BIN"), "kubectl binary")
@@ -127,15 +129,15 @@ def provision_kind(
     k8s_build = start_kubernetes_build(timer) if need_kubernetes else None
 
     steps = go_steps(include_kind=kind is None) if local else ([KindBuild()] if kind is None else [])
-    image_list, k8s_images, sidecar = image_steps(client)
-    rootfs_steps, _rootfs, stage = node_steps(client)
+    iptables_base, k8s_images, sidecar = image_steps(client)
+    rootfs, stage = node_steps(client)
     try:
         # While Kubernetes compiles: first the debootstraps (mostly waiting on
         # the archive, so they overlap well), then the small Go builds.
         if local:
-            run_steps([rootfs_steps[0], image_list[0], image_list[1]], timer)
+            run_steps([rootfs, iptables_base, sidecar], timer)
         else:
-            run_steps([image_list[1]], timer)  # the sidecar only
+            run_steps([sidecar], timer)
         run_steps(steps, timer)
     finally:
         if k8s_build is not None and k8s_build.running():
@@ -158,7 +160,7 @@ def provision_kind(
         return KindAssets(kind, kubectl, node_image, sidecar.spec.tag, source)
 
     run_steps([k8s_images, stage], timer)
-    preload_images = kubeadm_image_list()
+    preload_images = [spec.tag for spec in k8s_images.specs()]  # kubeadm's list, in its order
     preload = NodePreload(client, stage, preload_images)
     run_steps([preload], timer)
     return KindAssets(kind, kubectl, preload.tag, sidecar.spec.tag, LOCAL, preload_images)

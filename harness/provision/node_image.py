@@ -15,6 +15,7 @@ Every file placed in the image is ours (harness/provision/node/).
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 import time
@@ -27,14 +28,14 @@ from harness.config import cache_dir
 from harness.provision.gobuild import KUBERNETES_VERSION, binaries
 from harness.provision.k8s_images import (
     LABEL,
+    BuildImage,
     ImageSpec,
     _digest,
-    build_image,
     image_label,
     remove_other_tags,
 )
 from harness.provision.rootfs import debootstrap, import_rootfs
-from harness.provision.steps import ProvisionError, Step, UnstampedStep
+from harness.provision.steps import ProvisionError, UnstampedStep
 from harness.registry import containerd_reference, image_exists
 from harness.timing import Timer
 
@@ -147,29 +148,6 @@ def _stage_spec(rootfs_tag: str) -> ImageSpec:
     return ImageSpec(f"{STAGE_REPO}:{KUBERNETES_VERSION}", "\n".join(lines) + "\n", files)
 
 
-class NodeStage(UnstampedStep):
-    """The node without its preloaded images: rootfs + binaries + our files."""
-
-    name = "node-stage-image"
-
-    def __init__(self, client: docker.DockerClient, rootfs: NodeRootfs) -> None:
-        self.client = client
-        self.rootfs = rootfs
-
-    def spec(self) -> ImageSpec:
-        return _stage_spec(self.rootfs.tag)
-
-    def cache_key(self) -> str:
-        return self.spec().key()
-
-    def outputs_present(self) -> bool:
-        return image_label(self.client, self.spec().tag) == self.cache_key()
-
-    def execute(self, timer: Timer) -> None:
-        spec = self.spec()
-        build_image(self.client, spec.tag, spec.dockerfile, spec.files, self.cache_key())
-
-
 class NodePreload(UnstampedStep):
     """Import every image into the node's containerd (``k8s.io``) and commit the node.
 
@@ -182,16 +160,19 @@ class NodePreload(UnstampedStep):
 
     name = "node-image"
 
-    def __init__(self, client: docker.DockerClient, stage: NodeStage, images: list[str]) -> None:
+    def __init__(self, client: docker.DockerClient, stage: BuildImage, images: list[str]) -> None:
         self.client = client
         self.stage = stage
         self.images = images
 
-    def cache_key(self) -> str:
-        ids = []
-        for tag in self.images:
-            ids.append(f"{tag}={self.client.images.get(tag).id}")
+    @functools.cached_property
+    def _key(self) -> str:
+        # Made after the images and the stage exist, so fixed for this object's life.
+        ids = [f"{tag}={self.client.images.get(tag).id}" for tag in self.images]
         return _digest(self.stage.cache_key(), *sorted(ids))
+
+    def cache_key(self) -> str:
+        return self._key
 
     @property
     def tag(self) -> str:
@@ -212,7 +193,7 @@ class NodePreload(UnstampedStep):
                         out.write(chunk)
                 names.append((tag, path.name))
             container = self.client.containers.run(
-                self.stage.spec().tag,
+                self.stage.spec.tag,
                 entrypoint=["sleep", "infinity"],
                 privileged=True,
                 detach=True,
@@ -273,8 +254,9 @@ def image_size(client: docker.DockerClient, tag: str) -> int:
     return int(client.images.get(tag).attrs.get("Size", 0))
 
 
-def node_steps(client: docker.DockerClient) -> tuple[list[Step], NodeRootfs, NodeStage]:
+def node_steps(client: docker.DockerClient) -> tuple[NodeRootfs, BuildImage]:
     """Rootfs and stage steps; the preload step is made once the images exist."""
     rootfs = NodeRootfs(client)
-    stage = NodeStage(client, rootfs)
-    return [rootfs, stage], rootfs, stage
+    stage = BuildImage(client, _stage_spec(rootfs.tag))
+    stage.name = "node-stage-image"  # the node without its preloaded images
+    return rootfs, stage
