@@ -81,6 +81,11 @@ def tee_output(path: Path) -> Iterator[Path]:
             root.removeHandler(handler)
 
 
+def task_key(task_id: str, map_index: int) -> str:
+    """How results and logs name a task instance: ``task`` or ``task[2]`` when mapped."""
+    return task_id if map_index < 0 else f"{task_id}[{map_index}]"
+
+
 def split_by_task(text: str) -> dict[str, str]:
     """Lines between dag.test's "starting task" and "end task" markers, per task."""
     per_task: dict[str, list[str]] = {}
@@ -88,7 +93,7 @@ def split_by_task(text: str) -> dict[str, str]:
     for line in text.splitlines():
         start = _START.search(line)
         if start:
-            current = start.group(1) if start.group(2) == "-1" else f"{start.group(1)}[{start.group(2)}]"
+            current = task_key(start.group(1), int(start.group(2)))
             per_task.setdefault(current, [])
         if current is not None:
             per_task[current].append(line)

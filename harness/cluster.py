@@ -188,6 +188,11 @@ class Cluster(Lifecycle):
                 "delete the cluster (kind delete cluster --name ...) to pick up the new image"
             )
 
+    def export_logs(self, dest: Path) -> None:
+        """``kind export logs`` into ``dest`` (node journal, kubelet, containerd, pods)."""
+        out = self._kind("export", "logs", str(dest), "--name", self.name)
+        (dest / "kind-export.txt").write_text(out.stdout + out.stderr)
+
     def delete(self) -> None:
         with self.timer.phase(f"cluster delete ({self.name})"), _environ(self.docker_env):
             self.kind.delete()

@@ -141,14 +141,11 @@ class TaskImages:
         return BuiltImage(tag, image.id, True, phase.seconds)
 
     def _build(self, tag: str, context: Path, buildargs: dict[str, str], wanted: str):
-        lines: list[str] = []
         try:
             image, logs = self.client.images.build(
                 path=str(context), tag=tag, buildargs=buildargs, labels={HASH_LABEL: wanted},
                 rm=True, forcerm=True,
             )
-            lines = [chunk.get("stream", "") for chunk in logs]
-            return image
         except docker.errors.BuildError as err:
             lines = [chunk.get("stream", "") or chunk.get("error", "") for chunk in err.build_log]
             log = self._write_log(tag, lines)
@@ -160,9 +157,8 @@ class TaskImages:
                         "this; with a stock base, set HARNESS_BASE_IMAGES=local).")
             raise ImageBuildError(f"building {tag} from {context} failed: {err.msg}\n{tail}"
                                   f"{hint}\nFull build log: {log}") from err
-        finally:
-            if lines:
-                self._write_log(tag, lines)
+        self._write_log(tag, [chunk.get("stream", "") for chunk in logs])
+        return image
 
     def _write_log(self, tag: str, lines: list[str]) -> Path | None:
         if self.log_dir is None:

@@ -61,10 +61,8 @@ def _rolled_out(deployment: k8s.V1Deployment) -> bool:
     )
 
 
-def _has_ready_endpoint(core: k8s.CoreV1Api, doc: dict[str, Any], name: str, namespace: str) -> bool:
+def _has_ready_endpoint(core: k8s.CoreV1Api, name: str, namespace: str) -> bool:
     """A Service with a selector is usable once one ready pod backs it."""
-    if not doc.get("spec", {}).get("selector"):
-        return True
     try:
         endpoints = core.read_namespaced_endpoints(name, namespace)
     except k8s.ApiException:
@@ -141,8 +139,11 @@ class Manifests(Lifecycle):
         core, apps = k8s.CoreV1Api(self.api_client), k8s.AppsV1Api(self.api_client)
         start = time.monotonic()
         deadline = start + self.timeout
+        # A Service without a selector has no pods behind it to wait for.
         pending = [
-            d for d in self.documents if d["kind"] in ("PersistentVolumeClaim", "Deployment", "Service")
+            d for d in self.documents
+            if d["kind"] in ("PersistentVolumeClaim", "Deployment")
+            or (d["kind"] == "Service" and d.get("spec", {}).get("selector"))
         ]
         reasons: dict[str, str] = {}
         while pending:
@@ -153,10 +154,10 @@ class Manifests(Lifecycle):
                     ready = self._claim_bound(core, name, ns, time.monotonic() - start)
                 elif doc["kind"] == "Deployment":
                     ready = _rolled_out(apps.read_namespaced_deployment(name, ns))
-                elif not _has_ready_endpoint(core, doc, name, ns):
+                elif not _has_ready_endpoint(core, name, ns):
                     ready, reasons[_label(doc)] = False, "no ready pod behind it"
                 else:
-                    ready = self._routes(core, doc, name, ns)
+                    ready = self._routes(core, name, ns)
                     reasons[_label(doc)] = (
                         "a ready pod backs it, but its ClusterIP refuses connections from the node: "
                         "does targetPort match the port the container listens on?"
@@ -199,8 +200,8 @@ class Manifests(Lifecycle):
         )
         return False
 
-    def _routes(self, core: k8s.CoreV1Api, doc: dict[str, Any], name: str, namespace: str) -> bool:
-        if self.connects is None or not doc.get("spec", {}).get("selector"):
+    def _routes(self, core: k8s.CoreV1Api, name: str, namespace: str) -> bool:
+        if self.connects is None:
             return True
         spec = core.read_namespaced_service(name, namespace).spec
         if not spec.cluster_ip or spec.cluster_ip == "None":

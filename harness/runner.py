@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.airflow_home import AirflowHome
-from harness.capture import split_by_task, tee_output
+from harness.capture import split_by_task, task_key, tee_output
 from harness.timing import Timer, default_timer
 
 
@@ -112,9 +112,6 @@ class DagRunner:
             )
         return bag
 
-    def dag_ids(self, dags_folder: Path) -> list[str]:
-        return sorted(self.load(dags_folder).dag_ids)
-
     def run(
         self,
         dags_folder: Path,
@@ -156,7 +153,7 @@ class DagRunner:
         logs = split_by_task(log_path.read_text(errors="replace"))
         result = RunResult(dag_id, when, dag_run.run_id, str(dag_run.state), log_path=log_path)
         for ti in sorted(dag_run.get_task_instances(), key=lambda t: (t.task_id, t.map_index)):
-            key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
+            key = task_key(ti.task_id, ti.map_index)
             xcom = ti.xcom_pull(task_ids=ti.task_id, map_indexes=ti.map_index if ti.map_index >= 0 else None)
             text = logs.get(key, "")
             safe = re.sub(r"[^A-Za-z0-9_.\[\]-]", "_", key)

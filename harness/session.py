@@ -27,10 +27,14 @@ class HarnessSession:
     scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="airflow-e2e-")))
 
     @property
+    def artifacts_path(self) -> Path:
+        return self.artifacts_root / self.id
+
+    @property
     def artifacts_dir(self) -> Path:
-        path = self.artifacts_root / self.id
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        """The artifacts path, created on first use (a passing run leaves none)."""
+        self.artifacts_path.mkdir(parents=True, exist_ok=True)
+        return self.artifacts_path
 
     @property
     def short_id(self) -> str:

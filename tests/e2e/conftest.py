@@ -11,7 +11,7 @@ import pytest
 
 from harness.airflow_home import AirflowHome
 from harness.config import cache_dir
-from tests.e2e.expected import MOVIELENS, SCENARIOS, SEED
+from tests.e2e.expected import MOVIELENS, MOVIELENS_CONN, SCENARIOS, SEED
 
 # Read before pytester moves HOME (and with it ~/.cache) to a temp dir.
 OUTER_CACHE = cache_dir()
@@ -56,7 +56,7 @@ def movielens_docker(
         environment={"MOVIELENS_SEED": str(SEED)}, ready_log=r"serving \d+ ratings",
     )
     data_dir = tmp_path_factory.mktemp("movielens-docker-data")
-    airflow_home.set_connection("movielens", "http://airflow:airflow@movielens:5000")
+    airflow_home.set_connection("movielens", MOVIELENS_CONN)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MOVIELENS_DATA_DIR", str(data_dir))
         mp.setenv("MOVIELENS_NETWORK", network.name)
@@ -83,7 +83,7 @@ def movielens_k8s(
     scenario_manifests(
         (MOVIELENS / "manifests").glob("*.yaml"), NAMESPACE=namespace, MOVIELENS_SEED=str(SEED),
     )
-    airflow_home.set_connection("movielens", "http://airflow:airflow@movielens:5000")
+    airflow_home.set_connection("movielens", MOVIELENS_CONN)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MOVIELENS_NAMESPACE", namespace)
         yield MovieLensK8s(MOVIELENS / "dags", namespace, data_dir)

@@ -18,6 +18,12 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 MOVIELENS = SCENARIOS / "movielens"
 SEED = 20260105
 MIN_RATINGS = 2
+DAYS = [date(2026, 1, 5) + timedelta(days=i) for i in range(3)]  # the three daily runs
+MOVIELENS_CONN = "http://airflow:airflow@movielens:5000"  # the API's address from inside a task
+
+XCOMS_DAGS = SCENARIOS / "xcoms" / "dags"
+PROBE_DS = "2026-01-05"
+FAILURE_MARKER = "probe: the input is corrupt, giving up (exit 3)"
 
 
 def _dataset_module() -> ModuleType:

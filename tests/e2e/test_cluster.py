@@ -87,11 +87,7 @@ def _run(core: k8s.CoreV1Api, ns: str, pod: k8s.V1Pod) -> tuple[str, str]:
     """Run a pod to completion; returns its phase and log."""
     core.create_namespaced_pod(ns, pod)
     done = _wait_phase(core, ns, pod.metadata.name, {"Succeeded", "Failed"})
-    return done.status.phase, _log(core, ns, pod.metadata.name)
-
-
-def _log(core: k8s.CoreV1Api, ns: str, name: str) -> str:
-    return pod_log(core, name, ns)
+    return done.status.phase, pod_log(core, pod.metadata.name, ns)
 
 
 def test_node_ready(core: k8s.CoreV1Api) -> None:

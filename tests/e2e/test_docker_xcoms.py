@@ -6,13 +6,12 @@ import textwrap
 
 import pytest
 
-from tests.e2e.expected import SCENARIOS, probe_payload
+from tests.e2e.expected import FAILURE_MARKER, probe_payload
+from tests.e2e.expected import PROBE_DS as DS
+from tests.e2e.expected import XCOMS_DAGS as DAGS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
-DAGS = SCENARIOS / "xcoms" / "dags"
-DS = "2026-01-05"
-FAILURE_MARKER = "probe: the input is corrupt, giving up (exit 3)"
 
 
 def test_xcom_last_line_all_lines_and_retrieved_pickle(xcom_images, run_dag) -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.expected import SCENARIOS, probe_payload
+from tests.e2e.expected import FAILURE_MARKER, SCENARIOS, probe_payload
+from tests.e2e.expected import PROBE_DS as DS
+from tests.e2e.expected import XCOMS_DAGS as DAGS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kind]
 
-DAGS = SCENARIOS / "xcoms" / "dags"
-DS = "2026-01-05"
-FAILURE_MARKER = "probe: the input is corrupt, giving up (exit 3)"
 
 
 def test_sidecar_xcom_comes_back_as_a_python_value(xcoms_k8s, run_dag) -> None:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
 
 import pytest
 
-from tests.e2e.expected import day_ratings, ranking, read_ranking_csv
+from tests.e2e.expected import DAYS, day_ratings, ranking, read_ranking_csv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
-DAYS = [date(2026, 1, 5) + timedelta(days=i) for i in range(3)]
 
 
 def test_three_daily_runs_fetch_and_rank_each_day(movielens_docker, run_dag) -> None:
