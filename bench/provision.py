@@ -18,13 +18,12 @@ import time
 
 import docker
 import docker.errors
-
-from harness.cluster import Cluster
-from harness.config import cache_dir
-from harness.daemon import DockerDaemon
-from harness.provision.k8s_images import LABEL
-from harness.provision.kind_assets import KindAssets, provision_kind
-from harness.timing import Timer
+from airflow_e2e_harness.cluster import Cluster
+from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.daemon import DockerDaemon
+from airflow_e2e_harness.provision.k8s_images import LABEL
+from airflow_e2e_harness.provision.kind_assets import KindAssets, provision_kind
+from airflow_e2e_harness.timing import Timer
 
 OUR_REPOS = ("harness/kind-node", "harness/kind-node-stage", "harness/kind-node-rootfs",
              "harness/debian-iptables", "harness/xcom-sidecar")

@@ -21,19 +21,18 @@ from contextlib import ExitStack
 from datetime import date, timedelta
 from pathlib import Path
 
+from airflow_e2e_harness.airflow_home import AirflowHome
+from airflow_e2e_harness.cluster import Cluster
+from airflow_e2e_harness.containers import DockerNetwork, ServiceContainer
+from airflow_e2e_harness.daemon import DockerDaemon
+from airflow_e2e_harness.images import TaskImages, resolve_python_base
+from airflow_e2e_harness.manifests import Manifests, load_documents
+from airflow_e2e_harness.pod_log import pod_log
+from airflow_e2e_harness.provision.kind_assets import provision_kind
+from airflow_e2e_harness.runner import DagRunner
+from airflow_e2e_harness.timing import Timer
 from docker.types import Mount
 from kubernetes import client as k8s
-
-from harness.airflow_home import AirflowHome
-from harness.cluster import Cluster
-from harness.containers import DockerNetwork, ServiceContainer
-from harness.daemon import DockerDaemon
-from harness.images import TaskImages, resolve_python_base
-from harness.manifests import Manifests, load_documents
-from harness.pod_log import pod_log
-from harness.provision.kind_assets import provision_kind
-from harness.runner import DagRunner
-from harness.timing import Timer
 
 ROOT = Path(__file__).resolve().parents[1]
 MOVIELENS = ROOT / "scenarios" / "movielens"

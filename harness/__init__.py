@@ -2,5 +2,5 @@
 
 The library never imports pytest: the pytest plugin in ``fixtures/`` only
 wires these objects together, so the same pieces work from a script or the
-``python -m harness`` command line.
+``python -m airflow_e2e_harness`` command line.
 """

@@ -1,5 +1,5 @@
 import sys
 
-from harness.cli import main
+from airflow_e2e_harness.cli import main
 
 sys.exit(main())

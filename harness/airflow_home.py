@@ -20,8 +20,8 @@ from contextlib import closing
 from importlib.metadata import version
 from pathlib import Path
 
-from harness.config import cache_dir
-from harness.lifecycle import Lifecycle
+from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.lifecycle import Lifecycle
 
 
 class AirflowHome(Lifecycle):

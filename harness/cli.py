@@ -1,4 +1,4 @@
-"""``python -m harness``: provisioning and daemon housekeeping outside pytest."""
+"""``python -m airflow_e2e_harness``: provisioning and daemon housekeeping outside pytest."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import os
 import signal
 import sys
 
-from harness.containers import remove_session_leftovers
-from harness.daemon import DaemonUnavailable, DockerDaemon, ping
-from harness.images import resolve_python_base
-from harness.provision.steps import ProvisionError
-from harness.timing import default_timer
+from airflow_e2e_harness.containers import remove_session_leftovers
+from airflow_e2e_harness.daemon import DaemonUnavailable, DockerDaemon, ping
+from airflow_e2e_harness.images import resolve_python_base
+from airflow_e2e_harness.provision.steps import ProvisionError
+from airflow_e2e_harness.timing import default_timer
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
@@ -21,7 +21,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
         assert daemon.client is not None
         resolve_python_base(daemon.client, timer)
         if args.kind:
-            from harness.provision.kind_assets import provision_kind
+            from airflow_e2e_harness.provision.kind_assets import provision_kind
 
             assets = provision_kind(daemon, timer, args.kind_image)
             timer.log(f"kind assets: {assets}")
@@ -59,7 +59,7 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m airflow_e2e_harness", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("provision", help="install the engine and build local base images (cached)")
     p.add_argument("--kind", action="store_true", help="also build kind, Kubernetes and the node image")

@@ -23,15 +23,14 @@ from pathlib import Path
 import docker
 import docker.errors
 import yaml
+from airflow_e2e_harness.lifecycle import Lifecycle
+from airflow_e2e_harness.provision.kind_assets import KindAssets
+from airflow_e2e_harness.provision.steps import ProvisionError
+from airflow_e2e_harness.registry import containerd_reference
+from airflow_e2e_harness.timing import Timer, default_timer
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from pytest_kind import KindCluster
-
-from harness.lifecycle import Lifecycle
-from harness.provision.kind_assets import KindAssets
-from harness.provision.steps import ProvisionError
-from harness.registry import containerd_reference
-from harness.timing import Timer, default_timer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KIND_CONFIG = REPO_ROOT / "kind-config.yaml"

@@ -19,18 +19,17 @@ from pathlib import Path
 import docker
 import docker.errors
 import requests
-
-from harness.config import cache_dir
-from harness.lifecycle import Lifecycle
-from harness.provision.engine import InstallEngine
-from harness.provision.runtime_wrapper import (
+from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.lifecycle import Lifecycle
+from airflow_e2e_harness.provision.engine import InstallEngine
+from airflow_e2e_harness.provision.runtime_wrapper import (
     RUNTIME_NAME,
     bounding_set_is_partial,
     find_runc,
     install_wrapper,
 )
-from harness.provision.steps import ProvisionError, run_steps
-from harness.timing import Timer, default_timer
+from airflow_e2e_harness.provision.steps import ProvisionError, run_steps
+from airflow_e2e_harness.timing import Timer, default_timer
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 API_TIMEOUT = 600.0  # image imports, saves and commits of a node image take a while
@@ -140,7 +139,7 @@ class DockerDaemon(Lifecycle):
             f"{lines}\nCould not start one: {reason}\n"
             "What to do: start Docker (or set DOCKER_HOST to a daemon that answers), or run "
             "as root on Debian so the harness can install docker.io itself "
-            "(`python -m harness provision`)."
+            "(`python -m airflow_e2e_harness provision`)."
         )
 
     def _daemon_config(self) -> Path:

@@ -18,11 +18,10 @@ from pathlib import Path
 
 import docker
 import docker.errors
-
-from harness.provision.base_image import PythonBaseImage
-from harness.provision.steps import run_steps
-from harness.registry import have_or_pull, image_mode
-from harness.timing import Timer, default_timer
+from airflow_e2e_harness.provision.base_image import PythonBaseImage
+from airflow_e2e_harness.provision.steps import run_steps
+from airflow_e2e_harness.registry import have_or_pull, image_mode
+from airflow_e2e_harness.timing import Timer, default_timer
 
 HASH_LABEL = "io.airflow-e2e-harness.context-hash"
 BASE_ARG = "PYTHON_BASE"

@@ -15,9 +15,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.airflow_home import AirflowHome
-from harness.capture import split_by_task, task_key, tee_output
-from harness.timing import Timer, default_timer
+from airflow_e2e_harness.airflow_home import AirflowHome
+from airflow_e2e_harness.capture import split_by_task, task_key, tee_output
+from airflow_e2e_harness.timing import Timer, default_timer
 
 
 class DagImportError(RuntimeError):

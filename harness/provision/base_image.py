@@ -15,12 +15,11 @@ from pathlib import Path
 
 import docker
 import docker.errors
-
-from harness.config import cache_dir
-from harness.provision.rootfs import debootstrap, import_rootfs
-from harness.provision.steps import UnstampedStep
-from harness.registry import image_exists
-from harness.timing import Timer
+from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.provision.rootfs import debootstrap, import_rootfs
+from airflow_e2e_harness.provision.steps import UnstampedStep
+from airflow_e2e_harness.registry import image_exists
+from airflow_e2e_harness.timing import Timer
 
 SUITE = "bookworm"
 PACKAGES = ("python3", "python3-pip", "python3-venv", "python-is-python3", "ca-certificates")

@@ -11,8 +11,8 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from harness.config import cache_dir
-from harness.provision.steps import ProvisionError
+from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.provision.steps import ProvisionError
 
 
 def log_path(name: str) -> Path:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import shutil
 
-from harness.provision.commands import run_logged
-from harness.provision.steps import ProvisionError, UnstampedStep
-from harness.timing import Timer
+from airflow_e2e_harness.provision.commands import run_logged
+from airflow_e2e_harness.provision.steps import ProvisionError, UnstampedStep
+from airflow_e2e_harness.timing import Timer
 
 DEBIAN_PACKAGES = ("docker.io", "debootstrap")
 

@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.config import cache_dir
-from harness.provision.commands import run_logged
-from harness.provision.steps import ProvisionError, Step
-from harness.timing import Timer
+from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.provision.commands import run_logged
+from airflow_e2e_harness.provision.steps import ProvisionError, Step
+from airflow_e2e_harness.timing import Timer
 
 KIND_VERSION = "v0.27.0"
 KUBERNETES_VERSION = "v1.32.2"
@@ -325,7 +325,7 @@ class BackgroundBuild:
     """Runs steps in a thread so a long build overlaps other provisioning."""
 
     def __init__(self, steps: Sequence[Step], timer: Timer) -> None:
-        from harness.provision.steps import run_steps
+        from airflow_e2e_harness.provision.steps import run_steps
 
         self._error: BaseException | None = None
 

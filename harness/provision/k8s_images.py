@@ -19,14 +19,13 @@ from pathlib import Path
 
 import docker
 import docker.errors
-
-from harness.config import cache_dir
-from harness.provision.commands import run_logged
-from harness.provision.gobuild import KUBERNETES_VERSION, binaries
-from harness.provision.rootfs import debootstrap, import_rootfs
-from harness.provision.steps import ProvisionError, UnstampedStep, run_steps
-from harness.registry import image_exists
-from harness.timing import Timer
+from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.provision.commands import run_logged
+from airflow_e2e_harness.provision.gobuild import KUBERNETES_VERSION, binaries
+from airflow_e2e_harness.provision.rootfs import debootstrap, import_rootfs
+from airflow_e2e_harness.provision.steps import ProvisionError, UnstampedStep, run_steps
+from airflow_e2e_harness.registry import image_exists
+from airflow_e2e_harness.timing import Timer
 
 LABEL = "harness.cache-key"
 SUITE = "bookworm"

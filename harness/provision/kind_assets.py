@@ -17,20 +17,19 @@ from pathlib import Path
 
 import docker
 import docker.errors
-
-from harness.daemon import DockerDaemon
-from harness.provision.gobuild import (
+from airflow_e2e_harness.daemon import DockerDaemon
+from airflow_e2e_harness.provision.gobuild import (
     KUBERNETES_VERSION,
     KindBuild,
     binaries,
     go_steps,
     start_kubernetes_build,
 )
-from harness.provision.k8s_images import image_steps
-from harness.provision.node_image import NodePreload, node_steps
-from harness.provision.steps import ProvisionError, run_steps
-from harness.registry import image_exists, resolves
-from harness.timing import Timer
+from airflow_e2e_harness.provision.k8s_images import image_steps
+from airflow_e2e_harness.provision.node_image import NodePreload, node_steps
+from airflow_e2e_harness.provision.steps import ProvisionError, run_steps
+from airflow_e2e_harness.registry import image_exists, resolves
+from airflow_e2e_harness.timing import Timer
 
 STOCK_NODE_IMAGE = f"kindest/node:{KUBERNETES_VERSION}"
 REGISTRY_HOST = "registry-1.docker.io"

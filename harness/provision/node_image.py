@@ -23,10 +23,9 @@ from pathlib import Path
 
 import docker
 import docker.errors
-
-from harness.config import cache_dir
-from harness.provision.gobuild import KUBERNETES_VERSION, binaries
-from harness.provision.k8s_images import (
+from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.provision.gobuild import KUBERNETES_VERSION, binaries
+from airflow_e2e_harness.provision.k8s_images import (
     LABEL,
     BuildImage,
     ImageSpec,
@@ -34,10 +33,10 @@ from harness.provision.k8s_images import (
     image_label,
     remove_other_tags,
 )
-from harness.provision.rootfs import debootstrap, import_rootfs
-from harness.provision.steps import ProvisionError, UnstampedStep
-from harness.registry import containerd_reference, image_exists
-from harness.timing import Timer
+from airflow_e2e_harness.provision.rootfs import debootstrap, import_rootfs
+from airflow_e2e_harness.provision.steps import ProvisionError, UnstampedStep
+from airflow_e2e_harness.registry import containerd_reference, image_exists
+from airflow_e2e_harness.timing import Timer
 
 NODE_DIR = Path(__file__).parent / "node"
 SUITE = "bookworm"

@@ -13,7 +13,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
-from harness.config import cache_dir
+from airflow_e2e_harness.config import cache_dir
 
 RUNTIME_NAME = "harness-runc"
 

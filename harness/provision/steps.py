@@ -11,8 +11,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
 
-from harness.config import cache_dir
-from harness.timing import Timer, default_timer
+from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.timing import Timer, default_timer
 
 
 class ProvisionError(RuntimeError):

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from airflow_e2e_harness.airflow_home import AirflowHome
+from airflow_e2e_harness.config import cache_dir
 
-from harness.airflow_home import AirflowHome
-from harness.config import cache_dir
 from tests.e2e.expected import MOVIELENS, MOVIELENS_CONN, SCENARIOS, SEED
 
 # Read before pytester moves HOME (and with it ~/.cache) to a temp dir.

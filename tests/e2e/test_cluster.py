@@ -13,13 +13,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from airflow_e2e_harness.cluster import Cluster
+from airflow_e2e_harness.manifests import ManifestError, Manifests
+from airflow_e2e_harness.pod_log import pod_log
+from airflow_e2e_harness.provision.kind_assets import KindAssets
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
-
-from harness.cluster import Cluster
-from harness.manifests import ManifestError, Manifests
-from harness.pod_log import pod_log
-from harness.provision.kind_assets import KindAssets
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kind]
 

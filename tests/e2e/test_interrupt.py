@@ -11,9 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-
-from harness.containers import SESSION_LABEL
-from harness.daemon import DockerDaemon
+from airflow_e2e_harness.containers import SESSION_LABEL
+from airflow_e2e_harness.daemon import DockerDaemon
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from harness.daemon import DaemonUnavailable, DockerDaemon
+from airflow_e2e_harness.daemon import DaemonUnavailable, DockerDaemon
 
 
 def test_unreachable_daemons_give_an_actionable_error(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from harness.lifecycle import Lifecycle
+from airflow_e2e_harness.lifecycle import Lifecycle
 
 
 class FakeResource(Lifecycle):

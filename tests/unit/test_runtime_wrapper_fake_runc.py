@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from harness.provision import runtime_wrapper
+from airflow_e2e_harness.provision import runtime_wrapper
 
 
 def bounding_caps() -> set[str]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-
-from harness.timing import Timer
+from airflow_e2e_harness.timing import Timer
 
 
 def test_phases_and_failures_are_summarised() -> None:
