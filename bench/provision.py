@@ -18,6 +18,7 @@ import time
 
 import docker
 import docker.errors
+
 from airflow_e2e_harness.cluster import Cluster
 from airflow_e2e_harness.config import cache_dir
 from airflow_e2e_harness.daemon import DockerDaemon

@@ -10,8 +10,6 @@ kubernetes client; the ratio harness / floor says what orchestration costs.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
 import sys
 import tempfile
@@ -21,18 +19,13 @@ from contextlib import ExitStack
 from datetime import date, timedelta
 from pathlib import Path
 
-from airflow_e2e_harness.airflow_home import AirflowHome
-from airflow_e2e_harness.cluster import Cluster
-from airflow_e2e_harness.containers import DockerNetwork, ServiceContainer
-from airflow_e2e_harness.daemon import DockerDaemon
-from airflow_e2e_harness.images import TaskImages, resolve_python_base
-from airflow_e2e_harness.manifests import Manifests, load_documents
-from airflow_e2e_harness.pod_log import pod_log
-from airflow_e2e_harness.provision.kind_assets import provision_kind
-from airflow_e2e_harness.runner import DagRunner
-from airflow_e2e_harness.timing import Timer
 from docker.types import Mount
 from kubernetes import client as k8s
+
+from airflow_e2e_harness.environment import Service
+from airflow_e2e_harness.pod_log import pod_log
+from airflow_e2e_harness.session import E2ESession, KeepOptions, KindOptions
+from airflow_e2e_harness.timing import Timer
 
 ROOT = Path(__file__).resolve().parents[1]
 MOVIELENS = ROOT / "scenarios" / "movielens"
@@ -99,12 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     timer = Timer()
     days = [date(2026, 1, 5) + timedelta(days=i) for i in range(args.days)]
     scratch = Path(tempfile.mkdtemp(prefix="harness-bench-"))
-    home = AirflowHome(scratch / "airflow-home")
+    keep = KeepOptions(daemon=args.keep, cluster=args.keep, resources=args.keep)
+    session = E2ESession(
+        root=ROOT, artifacts_root=scratch / "artifacts", keep=keep, timer=timer,
+        kind=KindOptions(cluster_name=args.cluster_name, node_image=args.kind_image),
+    )
     numbers: dict[str, float] = {}
     try:
-        with home:
-            home.set_connection("movielens", CONN)
-            ratios = _measure(args, timer, days, scratch, home, numbers)
+        with session:
+            ratios = _measure(session, days, scratch, numbers)
     finally:
         if args.keep:
             print(f"kept: {scratch}")
@@ -122,78 +118,63 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _measure(
-    args: argparse.Namespace, timer: Timer, days: list[date], scratch: Path, home: AirflowHome,
-    numbers: dict[str, float],
+    session: E2ESession, days: list[date], scratch: Path, numbers: dict[str, float],
 ) -> dict[str, tuple[float, float]]:
-    """Every phase into ``numbers``; per scenario (harness seconds, floor seconds)."""
+    """Every phase into ``numbers``; per scenario (harness seconds, floor seconds).
+
+    The environments are the same library objects the bundled e2e tests use.
+    """
+    timer = session.timer
     with ExitStack() as stack:
         with timer.phase("daemon") as p:
-            daemon = stack.enter_context(DockerDaemon(keep=args.keep, timer=timer))
+            client = session.docker_client
         numbers["daemon"] = p.seconds
-        client = daemon.client
-        assert client is not None
-        os.environ.update(daemon.env())
-
         with timer.phase("provisioning") as p:
-            base = resolve_python_base(client, timer)
-            assets = provision_kind(daemon, timer, args.kind_image)
+            session.python_base  # noqa: B018 - resolved (and built if need be) now, to time it apart
+            session.kind_assets  # noqa: B018
         numbers["provisioning"] = p.seconds
-
-        with timer.phase("image build") as p:
-            images = TaskImages(client, TaskImages.discover(MOVIELENS), python_base=base, timer=timer)
-            built = images.build_all()
-        numbers["image build"] = p.seconds
-
-        data_dir = scratch / "kind-data"
-        cluster = Cluster(assets, daemon.env(), client, name=args.cluster_name, data_dir=data_dir,
-                          keep=args.keep, run_dir=scratch / "kind", timer=timer)
         with timer.phase("cluster create") as p:
-            stack.enter_context(cluster)
+            cluster = session.cluster
         numbers["cluster create"] = p.seconds
-        for label in ("image load (cold)", "image load (unchanged)"):
-            with timer.phase(label) as p:
-                for tag in built:
-                    cluster.load_image(tag)
-            numbers[label] = p.seconds
-
-        runner = DagRunner(home, scratch / "artifacts", timer)
 
         # -- Docker: harness, then floor ------------------------------------------------------
-        network = stack.enter_context(DockerNetwork(client, "movielens-bench", "bench"))
-        stack.enter_context(ServiceContainer(
-            client, "movielens-api:e2e", name="movielens-api-bench", session="bench",
-            network=network.name, aliases=["movielens"], environment={"MOVIELENS_SEED": SEED},
-            ready_log=r"serving \d+ ratings", timer=timer,
-        ))
-        docker_data = scratch / "docker-data"
-        docker_data.mkdir()
-        os.environ["MOVIELENS_DATA_DIR"] = str(docker_data)
-        os.environ["MOVIELENS_NETWORK"] = network.name
-        harness_docker = sum(runner.run(MOVIELENS / "dags", "movielens_docker", d).seconds for d in days)
-        mount = [Mount(target="/data", source=str(docker_data), type="bind")]
+        with timer.phase("docker environment") as p:
+            docker_env = stack.enter_context(session.docker(
+                dags=MOVIELENS / "dags", images=MOVIELENS / "images", network="movielens",
+                services=[Service("movielens-api:e2e", name="movielens-api", aliases=["movielens"],
+                                  environment={"MOVIELENS_SEED": SEED}, ready_log=r"serving \d+ ratings")],
+                connections={"movielens": CONN}, data_dir=scratch / "docker-data",
+                env={"MOVIELENS_DATA_DIR": "${data_dir}", "MOVIELENS_NETWORK": "${network}"},
+            ))
+        numbers["docker environment"] = p.seconds
+        harness_docker = sum(docker_env.run("movielens_docker", d).seconds for d in days)
+        assert docker_env.network is not None
+        mount = [Mount(target="/data", source=str(docker_env.data_dir), type="bind")]
         floor_docker = 0.0
         for d in days:
             ds, end = d.isoformat(), (d + timedelta(days=1)).isoformat()
             floor_docker += timed(lambda ds=ds, end=end: client.containers.run(
                 "movielens-fetch:e2e", fetch_args(ds, end, f"/data/floor/ratings/{ds}.json"),
-                network=network.name, mounts=mount, remove=True))
+                network=docker_env.network.name, mounts=mount, remove=True))
             floor_docker += timed(lambda ds=ds: client.containers.run(
                 "movielens-rank:e2e", rank_args(ds, "/data/floor"), mounts=mount, remove=True))
 
         # -- Kubernetes: harness, then floor --------------------------------------------------
         namespace = "movielens-bench"
-        extra = {"kube_config_path": str(cluster.kubeconfig),
-                 "xcom_sidecar_container_image": assets.sidecar_image}
-        home.set_connection("kubernetes_default", json.dumps({"conn_type": "kubernetes", "extra": extra}))
-        docs = load_documents(sorted((MOVIELENS / "manifests").glob("*.yaml")),
-                              {"NAMESPACE": namespace, "MOVIELENS_SEED": SEED})
-        with timer.phase("apply manifests") as p:
-            stack.enter_context(Manifests(
-                cluster.api, docs, keep=args.keep, timer=timer, connects=cluster.node_connects,
+        for label in ("image load (cold)", "image load (unchanged)"):
+            with timer.phase(label) as p:
+                for tag in docker_env.images:
+                    cluster.load_image(tag)
+            numbers[label] = p.seconds
+        with timer.phase("kind environment") as p:
+            kind_env = stack.enter_context(session.kind(
+                dags=MOVIELENS / "dags", images=MOVIELENS / "images",
+                manifests=MOVIELENS / "manifests" / "*.yaml", namespace=namespace,
+                manifest_vars={"MOVIELENS_SEED": SEED}, connections={"movielens": CONN},
+                env={"MOVIELENS_NAMESPACE": "${namespace}"},
             ))
-        numbers["manifests"] = p.seconds
-        os.environ["MOVIELENS_NAMESPACE"] = namespace
-        harness_k8s = sum(runner.run(MOVIELENS / "dags", "movielens_k8s", d).seconds for d in days)
+        numbers["kind environment"] = p.seconds
+        harness_k8s = sum(kind_env.run("movielens_k8s", d).seconds for d in days)
         core = cluster.core
         floor_k8s = 0.0
         for i, d in enumerate(days):
@@ -205,6 +186,7 @@ def _measure(
                 core, namespace, f"floor-rank-{i}", "movielens-rank:e2e", rank_args(ds, "/data/floor")))
 
         teardown_start = time.monotonic()
+    session.release()
     numbers["teardown"] = time.monotonic() - teardown_start
     return {"movielens_docker": (harness_docker, floor_docker), "movielens_k8s": (harness_k8s, floor_k8s)}
 

@@ -4,3 +4,12 @@ The library never imports pytest: the pytest plugin in ``fixtures/`` only
 wires these objects together, so the same pieces work from a script or the
 ``python -m airflow_e2e_harness`` command line.
 """
+
+from airflow_e2e_harness.environment import DockerEnvironment, KindEnvironment, Service
+from airflow_e2e_harness.runner import DagRunFailed, RunResult
+from airflow_e2e_harness.session import E2ESession, KeepOptions, KindOptions
+
+__all__ = [
+    "DagRunFailed", "DockerEnvironment", "E2ESession", "KeepOptions", "KindEnvironment", "KindOptions",
+    "RunResult", "Service",
+]

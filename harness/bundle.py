@@ -13,8 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import yaml
-from airflow_e2e_harness.pod_log import pod_log
 from kubernetes import client as k8s
+
+from airflow_e2e_harness.pod_log import pod_log
 
 Source = Callable[[Path], None]
 

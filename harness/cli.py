@@ -1,4 +1,4 @@
-"""``python -m airflow_e2e_harness``: provisioning and daemon housekeeping outside pytest."""
+"""``python -m airflow_e2e_harness``: provisioning, one-off DAG runs and housekeeping outside pytest."""
 
 from __future__ import annotations
 
@@ -9,24 +9,56 @@ import sys
 
 from airflow_e2e_harness.containers import remove_session_leftovers
 from airflow_e2e_harness.daemon import DaemonUnavailable, DockerDaemon, ping
-from airflow_e2e_harness.images import resolve_python_base
 from airflow_e2e_harness.provision.steps import ProvisionError
-from airflow_e2e_harness.timing import default_timer
+from airflow_e2e_harness.session import E2ESession, KeepOptions, KindOptions
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
     """Everything the Docker half needs; ``--kind`` adds kind and its node image."""
-    timer = default_timer()
-    with DockerDaemon(keep=args.keep_daemon, timer=timer) as daemon:
-        assert daemon.client is not None
-        resolve_python_base(daemon.client, timer)
+    session = E2ESession(
+        keep=KeepOptions(daemon=args.keep_daemon), kind=KindOptions(node_image=args.kind_image),
+    )
+    with session:
+        session.python_base  # noqa: B018 - resolving it builds the local base when needed
         if args.kind:
-            from airflow_e2e_harness.provision.kind_assets import provision_kind
-
-            assets = provision_kind(daemon, timer, args.kind_image)
-            timer.log(f"kind assets: {assets}")
-    print(timer.summary(), file=sys.stderr)
+            session.timer.log(f"kind assets: {session.kind_assets}")
+    print(session.timer.summary(), file=sys.stderr)
     return 0
+
+
+def _pairs(values: list[str], what: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"error: {what} {value!r}: expected NAME=VALUE")
+        pairs[key] = rest
+    return pairs
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """One DAG run in a Docker or kind environment, as the pytest fixtures would wire it."""
+    keep = KeepOptions(daemon=args.keep_all, cluster=args.keep_all, resources=args.keep_all)
+    kind = KindOptions(cluster_name=args.cluster_name, node_image=args.kind_image)
+    session = E2ESession(keep=keep, kind=kind)
+    images: dict[str, str] | str | None = _pairs(args.image, "--image") or args.images
+    common = dict(
+        dags=args.dags, images=images, connections=_pairs(args.conn, "--conn"),
+        variables=_pairs(args.var, "--var"), env=_pairs(args.env, "--env"),
+    )
+    with session:
+        if args.kind:
+            env = session.kind(manifests=args.manifests or None, namespace=args.namespace, **common)
+        else:
+            env = session.docker(network=args.network, **common)
+        with env:
+            result = env.run(args.dag_id, args.logical_date)
+        print(result.describe())
+        for task in result.failed_tasks():
+            print(f"--- {task.task_id} ({task.state}), last lines of {task.log_path}:\n{task.log_tail()}")
+        session.release()
+        print(session.timer.summary(), file=sys.stderr)
+    return 0 if result.ok else 1
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
@@ -70,12 +102,30 @@ def main(argv: list[str] | None = None) -> int:
     d = sub.add_parser("daemon", help="start, stop or check the harness-owned Docker daemon")
     d.add_argument("action", choices=["start", "stop", "status"])
     d.set_defaults(func=cmd_daemon)
+    r = sub.add_parser("run", help="run one DAG once in a Docker environment, or a kind one with --kind")
+    r.add_argument("dag_id")
+    r.add_argument("logical_date", help="e.g. 2026-01-05")
+    r.add_argument("--dags", default="dags", help="folder of DAG files (default: ./dags)")
+    r.add_argument("--images", help="folder of <name>/Dockerfile, each built as <name>:e2e")
+    r.add_argument("--image", action="append", default=[], metavar="TAG=CONTEXT", help="an image to build")
+    r.add_argument("--conn", action="append", default=[], metavar="ID=URI", help="an Airflow connection")
+    r.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help="an Airflow variable")
+    r.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                   help="what the DAG files read; ${data_dir}, ${network}, ${namespace} are filled in")
+    r.add_argument("--network", help="Docker: a user-defined network for the task containers")
+    r.add_argument("--kind", action="store_true", help="run in the kind cluster")
+    r.add_argument("--manifests", action="append", default=[], metavar="GLOB", help="kind: manifests")
+    r.add_argument("--namespace", default="default", help="kind: the namespace (${NAMESPACE} in manifests)")
+    r.add_argument("--cluster-name", default="airflow-e2e")
+    r.add_argument("--kind-image", default=os.environ.get("HARNESS_KIND_IMAGE"))
+    r.add_argument("--keep-all", action="store_true", help="keep daemon, cluster and resources")
+    r.set_defaults(func=cmd_run)
     c = sub.add_parser("cleanup", help="remove containers and networks left by killed runs")
     c.set_defaults(func=cmd_cleanup)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (DaemonUnavailable, ProvisionError) as err:
+    except (DaemonUnavailable, ProvisionError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

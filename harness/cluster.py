@@ -1,7 +1,7 @@
 """A kind cluster for a test session, on pytest-kind's KindCluster.
 
-pytest-kind shells out to kind and kubectl (its own way); we always hand it
-both paths (its fallback downloads them), our own kubeconfig under the run's
+pytest-kind shells out to kind (its own way); we always hand it the kind
+binary (its fallback downloads one) and never let it download kubectl, our own kubeconfig under the run's
 temp dir (never ~/.kube/config), and the harness daemon's DOCKER_HOST. It does
 not wait for readiness, so :meth:`Cluster.wait_ready` does, with the official
 ``kubernetes`` client: node Ready, every kube-system pod Running and ready.
@@ -16,24 +16,24 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
 import yaml
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from pytest_kind import KindCluster
+
+from airflow_e2e_harness.config import environ
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.provision.kind_assets import KindAssets
 from airflow_e2e_harness.provision.steps import ProvisionError
 from airflow_e2e_harness.registry import containerd_reference
 from airflow_e2e_harness.timing import Timer, default_timer
-from kubernetes import client as k8s
-from kubernetes import config as k8s_config
-from pytest_kind import KindCluster
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-KIND_CONFIG = REPO_ROOT / "kind-config.yaml"
 DATA_PLACEHOLDER = "__HARNESS_DATA_DIR__"
 DATA_CONTAINER_PATH = "/data"
 
@@ -43,11 +43,12 @@ class ClusterNotReady(RuntimeError):
 
 
 class _KindCluster(KindCluster):
-    """KindCluster without its working directory in the cwd (our repository)."""
+    """KindCluster without its working directory in the cwd (the user's repository),
+    and without its downloads: kind and kubectl are always handed in."""
 
     def __init__(
         self, name: str, kubeconfig: Path, image: str | None, kind_path: Path,
-        kubectl_path: Path, workdir: Path,
+        kubectl_path: Path | None, workdir: Path,
     ) -> None:
         # Same attributes as KindCluster.__init__, minus ./.pytest-kind/<name>.
         self.name = name
@@ -58,30 +59,48 @@ class _KindCluster(KindCluster):
         self.kubectl_path = kubectl_path
         self.platform = platform.system().lower()
 
+    def ensure_kind(self) -> None:
+        if not self.kind_path.exists():
+            raise ProvisionError(f"kind binary {self.kind_path} does not exist")
 
-@contextmanager
-def _environ(extra: Mapping[str, str]) -> Iterator[None]:
-    """pytest-kind's subprocesses inherit os.environ: set DOCKER_HOST there, briefly."""
-    saved = {k: os.environ.get(k) for k in extra}
-    os.environ.update(extra)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    def ensure_kubectl(self) -> None:
+        # The harness talks to the API with the kubernetes client; no kubectl is
+        # provisioned on the stock path, and pytest-kind must not download one.
+        if self.kubectl_path is None or not self.kubectl_path.exists():
+            raise ProvisionError("no kubectl was provisioned: pass --kind-kubectl-bin (HARNESS_KUBECTL_BIN)")
 
 
-def render_kind_config(template: Path, data_dir: Path, dest: Path) -> Path:
-    """The kind config with the data folder's host path filled into the /data mount."""
-    config = yaml.safe_load(template.read_text())
-    for node in config.get("nodes", []):
-        for mount in node.get("extraMounts", []) or []:
-            if mount.get("containerPath") == DATA_CONTAINER_PATH or mount.get("hostPath") == DATA_PLACEHOLDER:
-                mount["hostPath"] = str(data_dir.resolve())
-    dest.write_text(yaml.safe_dump(config, sort_keys=False))
+def default_kind_config() -> dict[str, Any]:
+    """One control-plane node that also runs pods (kind's default shape)."""
+    return {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4", "nodes": [{"role": "control-plane"}]}
+
+
+def render_kind_config(config: Path | None, data_dir: Path, dest: Path) -> Path:
+    """The kind config (the user's, or the default) with the data folder mounted at /data on every node.
+
+    A mount to /data that the config already has (or one whose hostPath is the
+    placeholder ``__HARNESS_DATA_DIR__``) gets the data folder as its host path;
+    nodes without one get it added, so hostPath PersistentVolumes under /data
+    are readable on the host whichever node a pod lands on.
+    """
+    doc = yaml.safe_load(Path(config).read_text()) if config is not None else default_kind_config()
+    if not isinstance(doc, dict) or doc.get("kind") != "Cluster":
+        raise ProvisionError(f"{config}: not a kind cluster config (expected kind: Cluster)")
+    nodes = doc.get("nodes") or [{"role": "control-plane"}]
+    doc["nodes"] = nodes
+    host = str(data_dir.resolve())
+    for node in nodes:
+        mounts = node.setdefault("extraMounts", []) or []
+        node["extraMounts"] = mounts
+        ours = [m for m in mounts if m.get("containerPath") == DATA_CONTAINER_PATH
+                or m.get("hostPath") == DATA_PLACEHOLDER]
+        if not ours:
+            mounts.append(ours_mount := {"hostPath": host, "containerPath": DATA_CONTAINER_PATH})
+            ours = [ours_mount]
+        for mount in ours:
+            mount["hostPath"] = host
+            mount["containerPath"] = DATA_CONTAINER_PATH
+    dest.write_text(yaml.safe_dump(doc, sort_keys=False))
     return dest
 
 
@@ -98,7 +117,7 @@ class Cluster(Lifecycle):
         data_dir: Path,
         keep: bool = False,
         run_dir: Path | None = None,
-        config_template: Path = KIND_CONFIG,
+        config: Path | None = None,
         timer: Timer | None = None,
         ready_timeout: float = 300.0,
     ) -> None:
@@ -110,7 +129,7 @@ class Cluster(Lifecycle):
         self.keep = keep
         self.timer = timer or default_timer()
         self.ready_timeout = ready_timeout
-        self.config_template = config_template
+        self.config = config
         self._own_run_dir = run_dir is None  # a temp dir of our making goes with the cluster
         self.run_dir = run_dir or Path(tempfile.mkdtemp(prefix=f"harness-kind-{name}-"))
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -147,7 +166,7 @@ class Cluster(Lifecycle):
     def create(self) -> None:
         """Create the cluster from kind-config.yaml, or reuse one of that name."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        config = render_kind_config(self.config_template, self.data_dir, self.run_dir / "kind-config.yaml")
+        config = render_kind_config(self.config, self.data_dir, self.run_dir / "kind-config.yaml")
         self.kubeconfig.touch(0o600, exist_ok=True)
         os.chmod(self.kubeconfig, 0o600)
         if self.exists():
@@ -159,7 +178,7 @@ class Cluster(Lifecycle):
                 raise ProvisionError(f"kind export kubeconfig failed:\n{out.stderr}")
             self._adopt_data_dir()
             self.timer.log(f"cluster {self.name}: exists, reusing it (data folder {self.data_dir})")
-        with self.timer.phase(f"cluster create ({self.name})") as phase, _environ(self.docker_env):
+        with self.timer.phase(f"cluster create ({self.name})") as phase, environ(self.docker_env):
             phase.note = self.assets.node_image
             try:
                 self.kind.create(config_file=config)
@@ -193,7 +212,7 @@ class Cluster(Lifecycle):
         (dest / "kind-export.txt").write_text(out.stdout + out.stderr)
 
     def delete(self) -> None:
-        with self.timer.phase(f"cluster delete ({self.name})"), _environ(self.docker_env):
+        with self.timer.phase(f"cluster delete ({self.name})"), environ(self.docker_env):
             self.kind.delete()
         self._api = None
 
@@ -288,6 +307,6 @@ class Cluster(Lifecycle):
         if self.node_image_id(tag) == local_id:
             self.timer.log(f"load {tag}: unchanged, skipped")
             return False
-        with self.timer.phase(f"load {tag}"), _environ(self.docker_env):
+        with self.timer.phase(f"load {tag}"), environ(self.docker_env):
             self.kind.load_docker_image(tag)
         return True

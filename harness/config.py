@@ -7,6 +7,8 @@ cached outside the repository so that a second run costs seconds.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 APP_NAME = "airflow-e2e-harness"
@@ -29,3 +31,26 @@ def env_flag(name: str, default: bool = False) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@contextmanager
+def environ(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, unset) environment variables for a while, then put back exactly those.
+
+    Child processes (kind, the docker CLI) and code that reads the environment
+    when called (DockerOperator's DOCKER_HOST, DAG files) see them meanwhile.
+    """
+    saved = {key: os.environ.get(key) for key in values}
+    for key, new in values.items():
+        if new is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = new
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -15,10 +15,11 @@ from typing import Any
 
 import docker
 import docker.errors
-from airflow_e2e_harness.lifecycle import Lifecycle
-from airflow_e2e_harness.timing import Timer, default_timer
 from docker.models.containers import Container
 from docker.models.networks import Network
+
+from airflow_e2e_harness.lifecycle import Lifecycle
+from airflow_e2e_harness.timing import Timer, default_timer
 
 SESSION_LABEL = "io.airflow-e2e-harness.session"
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import docker
 import docker.errors
 import requests
+
 from airflow_e2e_harness.config import cache_dir
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.provision.engine import InstallEngine

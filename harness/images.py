@@ -18,6 +18,7 @@ from pathlib import Path
 
 import docker
 import docker.errors
+
 from airflow_e2e_harness.provision.base_image import PythonBaseImage
 from airflow_e2e_harness.provision.steps import run_steps
 from airflow_e2e_harness.registry import have_or_pull, image_mode

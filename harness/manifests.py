@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from airflow_e2e_harness.lifecycle import Lifecycle
-from airflow_e2e_harness.timing import Timer, default_timer
 from kubernetes import client as k8s
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError
+
+from airflow_e2e_harness.lifecycle import Lifecycle
+from airflow_e2e_harness.timing import Timer, default_timer
 
 FIELD_MANAGER = "airflow-e2e-harness"
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from airflow_e2e_harness.lifecycle import Lifecycle
 from kubernetes import client as k8s
+
+from airflow_e2e_harness.lifecycle import Lifecycle
 
 IMAGE_ERRORS = {"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"}
 

@@ -28,17 +28,33 @@ class DagNotFound(LookupError):
     """The DAG id is not defined in the given folder."""
 
 
+OK_STATES = frozenset({"success", "skipped"})
+LOG_TAIL_LINES = 40
+
+
 @dataclass
 class TaskResult:
-    task_id: str
+    task_id: str  # "task", or "task[2]" for a mapped task instance
     state: str | None
-    xcom: Any
+    xcom: Any  # return_value, exactly as a downstream task receives it
     log: str
     try_number: int = 0
+    xcoms: dict[str, Any] = field(default_factory=dict)  # every key (multiple_outputs adds one per key)
+    log_path: Path | None = None
+
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        return "\n".join(self.log.splitlines()[-lines:])
 
 
 @dataclass
 class RunResult:
+    """What one ``dag.test()`` did: the DagRun's state, each task's state, XComs and log.
+
+    ``state`` is the DagRun's own state; ``ok`` is stricter: a DagRun whose
+    leaves are ``all_done`` teardown tasks succeeds even when a task before
+    them failed (the trap Airflow's system tests guard with a watcher task).
+    """
+
     dag_id: str
     logical_date: datetime
     run_id: str
@@ -47,10 +63,11 @@ class RunResult:
     log_path: Path | None = None
     seconds: float = 0.0
     findings: list[str] = field(default_factory=list)  # from observers, e.g. image pull failures
+    redirected: dict[str, str] = field(default_factory=dict)  # Kubernetes tasks sent to the harness cluster
 
     @property
     def ok(self) -> bool:
-        return self.state == "success"
+        return self.state == "success" and not self.failed_tasks()
 
     @property
     def states(self) -> dict[str, str | None]:
@@ -58,18 +75,41 @@ class RunResult:
 
     @property
     def xcoms(self) -> dict[str, Any]:
+        """Each task's return value as a downstream task receives it (a str stays a str)."""
         return {tid: t.xcom for tid, t in self.tasks.items()}
 
     def failed_tasks(self) -> list[TaskResult]:
-        return [t for t in self.tasks.values() if t.state not in ("success", "skipped")]
+        """Tasks that did not succeed: failed, upstream_failed, never ran, ..."""
+        return [t for t in self.tasks.values() if t.state not in OK_STATES]
+
+    def raise_for_failures(self) -> None:
+        """Raise :class:`DagRunFailed` naming every task that did not succeed, with its log tail."""
+        if not self.ok:
+            raise DagRunFailed(self)
 
     def describe(self) -> str:
         lines = [f"DAG {self.dag_id} @ {self.logical_date.date()} -> {self.state}"]
         lines += [f"  {tid}: {state}" for tid, state in self.states.items()]
         lines += [f"  ! {finding}" for finding in self.findings]
+        lines += [f"  ~ {tid}: {how}" for tid, how in self.redirected.items()]
         if self.log_path:
             lines.append(f"  logs: {self.log_path.parent}")
         return "\n".join(lines)
+
+
+class DagRunFailed(AssertionError):
+    """A run had failing tasks; ``result`` holds it, the message every failing task's log tail.
+
+    An AssertionError, so pytest reports it as a test failure, not an error.
+    """
+
+    def __init__(self, result: RunResult) -> None:
+        self.result = result
+        parts = [result.describe()]
+        for task in result.failed_tasks():
+            where = f" (full log: {task.log_path})" if task.log_path else ""
+            parts.append(f"--- {task.task_id}: {task.state}{where}\n{task.log_tail() or '(no log)'}")
+        super().__init__("\n".join(parts))
 
 
 def to_logical_date(value: date | datetime | str) -> datetime:
@@ -150,14 +190,20 @@ class DagRunner:
         return result
 
     def _collect(self, dag_id: str, when: datetime, dag_run: Any, log_path: Path) -> RunResult:
+        from airflow_e2e_harness.xcom_readback import read_xcoms
+
         logs = split_by_task(log_path.read_text(errors="replace"))
+        xcoms = read_xcoms(dag_run)
         result = RunResult(dag_id, when, dag_run.run_id, str(dag_run.state), log_path=log_path)
         for ti in sorted(dag_run.get_task_instances(), key=lambda t: (t.task_id, t.map_index)):
             key = task_key(ti.task_id, ti.map_index)
-            xcom = ti.xcom_pull(task_ids=ti.task_id, map_indexes=ti.map_index if ti.map_index >= 0 else None)
             text = logs.get(key, "")
             safe = re.sub(r"[^A-Za-z0-9_.\[\]-]", "_", key)
-            (log_path.parent / f"{safe}.log").write_text(text)
+            task_log = log_path.parent / f"{safe}.log"
+            task_log.write_text(text)
             state = str(ti.state) if ti.state is not None else None
-            result.tasks[key] = TaskResult(key, state, xcom, text, ti.try_number)
+            values = xcoms.get(key, {})
+            result.tasks[key] = TaskResult(
+                key, state, values.get("return_value"), text, ti.try_number, values, task_log,
+            )
         return result

@@ -1,4 +1,12 @@
-"""One test session's identity, scratch space and keep-for-debugging choices."""
+"""E2ESession: what one test session shares, started on first use and stopped in reverse.
+
+A session owns its identity (labels, artifact folder, scratch space), the
+private Airflow home, the timer and the failure bundle; the Docker daemon,
+the Python base, the kind assets and the kind cluster come up the first time
+something asks for them, so a Docker-only suite never provisions kind.
+Environments (:mod:`airflow_e2e_harness.environment`) are made from it with
+:meth:`E2ESession.docker` and :meth:`E2ESession.kind`.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +14,31 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import docker
+
+from airflow_e2e_harness.airflow_home import AirflowHome
+from airflow_e2e_harness.bundle import FailureBundle
+from airflow_e2e_harness.config import cache_dir, environ
+from airflow_e2e_harness.containers import TaskContainerJanitor, remove_session_leftovers
+from airflow_e2e_harness.daemon import DockerDaemon
+from airflow_e2e_harness.images import BuiltImage, TaskImages, resolve_python_base
+from airflow_e2e_harness.k8s_redirect import KubernetesRedirect
+from airflow_e2e_harness.lifecycle import Lifecycle
+from airflow_e2e_harness.runner import DagRunner, RunResult
+from airflow_e2e_harness.timing import Timer, default_timer
+
+if TYPE_CHECKING:
+    from airflow_e2e_harness.cluster import Cluster
+    from airflow_e2e_harness.environment import DockerEnvironment, KindEnvironment, Service
+    from airflow_e2e_harness.provision.kind_assets import KindAssets
+
+Images = Mapping[str, "str | os.PathLike[str]"] | str | os.PathLike[str]
 
 
 @dataclass
@@ -20,11 +51,84 @@ class KeepOptions:
 
 
 @dataclass
-class HarnessSession:
-    artifacts_root: Path
-    keep: KeepOptions = field(default_factory=KeepOptions)
+class KindOptions:
+    """How to get the kind cluster; None means "the harness decides"."""
+
+    cluster_name: str = "airflow-e2e"
+    node_image: str | None = None  # "local", "stock" or an image tag
+    kind_bin: str | None = None
+    kubectl_bin: str | None = None
+    config: Path | None = None  # a kind config of the user's; the harness adds its /data mount
+
+
+@dataclass
+class Defaults:
+    """What ``docker()`` and ``kind()`` use when an argument is left out (pytest: override fixtures)."""
+
+    dags: Path | None = None
+    images: Images | None = None
+    manifests: str | Iterable[Path] | None = None
+
+
+@dataclass
+class SessionInfo:
     id: str = field(default_factory=lambda: time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}")
-    scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="airflow-e2e-")))
+
+    @property
+    def short_id(self) -> str:
+        return self.id.rsplit("-", 1)[-1]
+
+
+class E2ESession(Lifecycle):
+    """One test session: ``with E2ESession() as e2e: with e2e.docker(...) as env: env.run(...)``.
+
+    :param root: folder that relative paths (DAGs, image contexts, manifests) are read from.
+    :param artifacts_root: where task logs and failure bundles go (one sub-folder per session).
+    :param keep: what to leave running for debugging.
+    :param kind: how to get the kind cluster when an environment needs one.
+    :param defaults: what environments use when an argument is left out.
+    :param timer: the phase timer behind the closing summary.
+    """
+
+    def __init__(
+        self,
+        *,
+        root: Path | None = None,
+        artifacts_root: Path | None = None,
+        keep: KeepOptions | None = None,
+        kind: KindOptions | None = None,
+        defaults: Defaults | None = None,
+        timer: Timer | None = None,
+    ) -> None:
+        self.root = Path(root or Path.cwd()).resolve()
+        self.artifacts_root = Path(artifacts_root or self.root / "e2e-artifacts").resolve()
+        self.keep = keep or KeepOptions()
+        self.kind_options = kind or KindOptions()
+        self.defaults = defaults or Defaults()
+        self.timer = timer or default_timer()
+        self.info = SessionInfo()
+        self.scratch = Path(tempfile.mkdtemp(prefix="airflow-e2e-"))
+        self.home = AirflowHome(self.scratch / "airflow-home")
+        self.bundle = FailureBundle(self.artifacts_path)
+        self.redirect = KubernetesRedirect()
+        self.runs: list[RunResult] = []
+        self._stack = ExitStack()
+        self._daemon: DockerDaemon | None = None
+        self._python_base: str | None = None
+        self._python_base_known = False
+        self._assets: KindAssets | None = None
+        self._cluster: Cluster | None = None
+        self._janitors: list[TaskContainerJanitor] = []
+        self._runner: DagRunner | None = None
+
+    # -- identity -------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    @property
+    def short_id(self) -> str:
+        return self.info.short_id
 
     @property
     def artifacts_path(self) -> Path:
@@ -32,14 +136,195 @@ class HarnessSession:
 
     @property
     def artifacts_dir(self) -> Path:
-        """The artifacts path, created on first use (a passing run leaves none)."""
+        """The artifacts path, created on first use (a passing Docker-only run may leave none)."""
         self.artifacts_path.mkdir(parents=True, exist_ok=True)
         return self.artifacts_path
 
-    @property
-    def short_id(self) -> str:
-        return self.id.rsplit("-", 1)[-1]
+    def path(self, value: str | os.PathLike[str]) -> Path:
+        """``value`` relative to the session's root."""
+        return (self.root / Path(value).expanduser()).resolve()
 
-    def cleanup(self) -> None:
-        if not self.keep.resources:
-            shutil.rmtree(self.scratch, ignore_errors=True)
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        """Point Airflow at the private home; must come before anything imports airflow."""
+        self.home.start()
+        self.redirect.install()
+
+    def release(self) -> None:
+        """Stop what came up on first use (containers, cluster, daemon); idempotent.
+
+        The pytest plugin calls this when its session fixture ends, so teardown
+        shows in the closing summary; :meth:`stop` calls it too.
+        """
+        try:
+            if self._daemon is not None and self._daemon.client is not None and not self.keep.resources:
+                for janitor in self._janitors:
+                    janitor.sweep()
+                remove_session_leftovers(self._daemon.client, self.id)
+        finally:
+            self._janitors.clear()
+            self._stack.close()  # cluster, then daemon
+            self._cluster = self._daemon = self._assets = None
+            self._python_base_known = False
+
+    def stop(self) -> None:
+        try:
+            self.release()
+        finally:
+            self.redirect.uninstall()
+            self.home.stop()
+            if not self.keep.resources:
+                shutil.rmtree(self.scratch, ignore_errors=True)
+
+    # -- shared resources, started on first use --------------------------------------------
+    @property
+    def daemon(self) -> DockerDaemon:
+        """The user's Docker daemon when one answers, else one the harness starts (and stops)."""
+        if self._daemon is None:
+            daemon = DockerDaemon(keep=self.keep.daemon, timer=self.timer)
+            self._daemon = self._stack.enter_context(daemon)
+            self._stack.enter_context(environ(daemon.env()))  # DockerOperator, kind, docker CLI
+        return self._daemon
+
+    @property
+    def docker_client(self) -> docker.DockerClient:
+        client = self.daemon.client
+        assert client is not None
+        return client
+
+    @property
+    def python_base(self) -> str | None:
+        """The base passed as PYTHON_BASE: None (stock, as written) or the local stand-in."""
+        if not self._python_base_known:
+            self._python_base = resolve_python_base(self.docker_client, self.timer)
+            self._python_base_known = True
+        return self._python_base
+
+    @property
+    def kind_assets(self) -> KindAssets:
+        if self._assets is None:
+            from airflow_e2e_harness.provision.kind_assets import provision_kind
+
+            opts = self.kind_options
+            self._assets = provision_kind(
+                self.daemon, self.timer, opts.node_image,
+                kind_bin=opts.kind_bin, kubectl_bin=opts.kubectl_bin,
+            )
+        return self._assets
+
+    @property
+    def cluster(self) -> Cluster:
+        """A Ready kind cluster; deleted at the end unless kept (or not ours)."""
+        if self._cluster is None:
+            from airflow_e2e_harness.cluster import Cluster
+
+            name = self.kind_options.cluster_name
+            cluster = Cluster(
+                self.kind_assets, self.daemon.env(), self.docker_client, name=name,
+                # Stable per cluster name: a kept cluster's /data mount must outlive the session.
+                data_dir=cache_dir() / "kind" / name / "data", keep=self.keep.cluster,
+                run_dir=self.scratch / "kind", config=self.kind_options.config, timer=self.timer,
+            )
+            self._cluster = self._stack.enter_context(cluster)
+            self.bundle.add_source("kind", cluster.export_logs)
+        return self._cluster
+
+    @property
+    def runner(self) -> DagRunner:
+        if self._runner is None:
+            self._runner = DagRunner(self.home, self.artifacts_dir, self.timer)
+        return self._runner
+
+    # -- images -----------------------------------------------------------------------------
+    def resolve_images(self, images: Images | None) -> dict[str, Path]:
+        """``{tag: context}`` from a mapping, or from a folder holding ``<name>/Dockerfile``
+        (or ``images/<name>/Dockerfile``), each built as ``<name>:e2e``."""
+        if images is None:
+            return {}
+        if isinstance(images, Mapping):
+            return {tag: self.path(context) for tag, context in images.items()}
+        folder = self.path(images)
+        found = TaskImages.discover(folder) or TaskImages.discover(folder.parent, folder.name)
+        if not found:
+            raise ValueError(
+                f"no images found in {folder}: expected {folder}/<name>/Dockerfile "
+                f"or {folder}/images/<name>/Dockerfile, or pass {{tag: build context}}"
+            )
+        return found
+
+    def build_images(self, images: Images | None) -> dict[str, BuiltImage]:
+        """Build task images with the docker SDK; unchanged ones are skipped."""
+        mapping = self.resolve_images(images)
+        if not mapping:
+            return {}
+        builder = TaskImages(
+            self.docker_client, mapping, python_base=self.python_base,
+            log_dir=self.artifacts_path / "builds", timer=self.timer,
+        )
+        built = builder.build_all()
+        self._janitors.append(TaskContainerJanitor(self.docker_client, [b.image_id for b in built.values()]))
+        return built
+
+    # -- environments -----------------------------------------------------------------------
+    def docker(
+        self,
+        *,
+        dags: str | os.PathLike[str] | None = None,
+        images: Images | None = None,
+        network: str | None = None,
+        services: Iterable[Service] = (),
+        connections: Mapping[str, str] | None = None,
+        variables: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
+    ) -> DockerEnvironment:
+        """Task images built, an optional network with service containers, a host data folder.
+
+        ``env`` values may say ``${data_dir}`` and ``${network}``: what DAG files read
+        from their environment, as in production.
+        """
+        from airflow_e2e_harness.environment import DockerEnvironment
+
+        return DockerEnvironment(
+            self, dags=self._dags(dags), images=self._images(images), network=network,
+            services=list(services), connections=connections, variables=variables, env=env,
+            data_dir=Path(data_dir) if data_dir is not None else None,
+        )
+
+    def kind(
+        self,
+        *,
+        dags: str | os.PathLike[str] | None = None,
+        images: Images | None = None,
+        manifests: str | Iterable[str | os.PathLike[str]] | None = None,
+        namespace: str = "default",
+        manifest_vars: Mapping[str, str] | None = None,
+        connections: Mapping[str, str] | None = None,
+        variables: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> KindEnvironment:
+        """Task images built and loaded into the kind cluster, manifests applied and waited for.
+
+        Manifests may use ``${NAMESPACE}`` and any ``manifest_vars``; ``env`` values may say
+        ``${namespace}`` and ``${data_dir}`` (the host side of the node's ``/data/<namespace>``).
+        """
+        from airflow_e2e_harness.environment import KindEnvironment
+
+        if manifests is None:
+            manifests = self.defaults.manifests
+        return KindEnvironment(
+            self, dags=self._dags(dags), images=self._images(images), manifests=manifests,
+            namespace=namespace, manifest_vars=manifest_vars, connections=connections,
+            variables=variables, env=env,
+        )
+
+    def _dags(self, dags: str | os.PathLike[str] | None) -> Path:
+        value = dags if dags is not None else self.defaults.dags
+        if value is None:
+            raise ValueError(
+                "no DAGs folder: pass dags=... (with pytest, or override the airflow_e2e_dags fixture)"
+            )
+        return self.path(value)
+
+    def _images(self, images: Images | None) -> Images | None:
+        return images if images is not None else self.defaults.images

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import docker
 import docker.errors
+
 from airflow_e2e_harness.config import cache_dir
 from airflow_e2e_harness.provision.rootfs import debootstrap, import_rootfs
 from airflow_e2e_harness.provision.steps import UnstampedStep

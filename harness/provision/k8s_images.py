@@ -19,6 +19,7 @@ from pathlib import Path
 
 import docker
 import docker.errors
+
 from airflow_e2e_harness.config import cache_dir
 from airflow_e2e_harness.provision.commands import run_logged
 from airflow_e2e_harness.provision.gobuild import KUBERNETES_VERSION, binaries

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import docker
 import docker.errors
+
 from airflow_e2e_harness.daemon import DockerDaemon
 from airflow_e2e_harness.provision.gobuild import (
     KUBERNETES_VERSION,

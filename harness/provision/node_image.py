@@ -23,6 +23,7 @@ from pathlib import Path
 
 import docker
 import docker.errors
+
 from airflow_e2e_harness.config import cache_dir
 from airflow_e2e_harness.provision.gobuild import KUBERNETES_VERSION, binaries
 from airflow_e2e_harness.provision.k8s_images import (

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import docker
+
 from airflow_e2e_harness.provision.commands import run_logged
 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"

@@ -1,20 +1,31 @@
-"""Scenario wiring for the bundled e2e tests: what a user's own conftest would hold."""
+"""Scenario wiring for the bundled e2e tests: what a user's own conftest holds.
+
+Each environment is one library object entered in a session fixture; the
+tests only run DAGs and assert.
+"""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from airflow_e2e_harness.airflow_home import AirflowHome
-from airflow_e2e_harness.config import cache_dir
 
+from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.environment import DockerEnvironment, KindEnvironment, Service
+from airflow_e2e_harness.session import E2ESession
 from tests.e2e.expected import MOVIELENS, MOVIELENS_CONN, SCENARIOS, SEED
 
+REPO = Path(__file__).resolve().parents[2]
 # Read before pytester moves HOME (and with it ~/.cache) to a temp dir.
 OUTER_CACHE = cache_dir()
+
+
+@pytest.fixture(scope="session")
+def airflow_e2e_kind_config(pytestconfig: pytest.Config) -> Path:
+    """The repo's own kind config (a user's config overrides this fixture the same way)."""
+    value = pytestconfig.getoption("--kind-config")
+    return Path(value).resolve() if value else REPO / "kind-config.yaml"
 
 
 @pytest.fixture
@@ -28,74 +39,50 @@ def inner_pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -
     return pytester
 
 
-@dataclass
-class MovieLensDocker:
-    dags: Path
-    data_dir: Path
-
-
 @pytest.fixture(scope="session")
-def movielens_images(task_images):
-    return task_images(MOVIELENS)
-
-
-@pytest.fixture(scope="session")
-def xcom_images(task_images):
-    return task_images(SCENARIOS / "xcoms")
-
-
-@pytest.fixture(scope="session")
-def movielens_docker(
-    movielens_images, docker_network, service_container, airflow_home: AirflowHome,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[MovieLensDocker]:
+def movielens_docker(airflow_e2e: E2ESession) -> Iterator[DockerEnvironment]:
     """The API on a user-defined network, a host data folder, the connection, as in production."""
-    network = docker_network("movielens")
-    service_container(
-        "movielens-api:e2e", name="movielens-api", network=network.name, aliases=["movielens"],
-        environment={"MOVIELENS_SEED": str(SEED)}, ready_log=r"serving \d+ ratings",
-    )
-    data_dir = tmp_path_factory.mktemp("movielens-docker-data")
-    airflow_home.set_connection("movielens", MOVIELENS_CONN)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MOVIELENS_DATA_DIR", str(data_dir))
-        mp.setenv("MOVIELENS_NETWORK", network.name)
-        yield MovieLensDocker(dags=MOVIELENS / "dags", data_dir=data_dir)
-
-
-@dataclass
-class MovieLensK8s:
-    dags: Path
-    namespace: str
-    data_dir: Path  # the host folder behind the PersistentVolume
+    with airflow_e2e.docker(
+        dags=MOVIELENS / "dags",
+        images=MOVIELENS / "images",
+        network="movielens",
+        services=[Service(
+            "movielens-api:e2e", name="movielens-api", aliases=["movielens"],
+            environment={"MOVIELENS_SEED": str(SEED)}, ready_log=r"serving \d+ ratings",
+        )],
+        connections={"movielens": MOVIELENS_CONN},
+        env={"MOVIELENS_DATA_DIR": "${data_dir}", "MOVIELENS_NETWORK": "${network}"},
+    ) as env:
+        yield env
 
 
 @pytest.fixture(scope="session")
-def movielens_k8s(
-    movielens_images, cluster, cluster_images, kubernetes_connection, scenario_manifests,
-    airflow_home: AirflowHome,
-) -> Iterator[MovieLensK8s]:
-    """Images in the node, namespace + PV/PVC + API Deployment/Service, the connections."""
-    cluster_images(movielens_images)
-    namespace = "movielens"
-    data_dir = cluster.data_dir / namespace
-    shutil.rmtree(data_dir, ignore_errors=True)  # a kept cluster's old outputs must not pass for new ones
-    scenario_manifests(
-        (MOVIELENS / "manifests").glob("*.yaml"), NAMESPACE=namespace, MOVIELENS_SEED=str(SEED),
-    )
-    airflow_home.set_connection("movielens", MOVIELENS_CONN)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MOVIELENS_NAMESPACE", namespace)
-        yield MovieLensK8s(MOVIELENS / "dags", namespace, data_dir)
+def movielens_k8s(airflow_e2e: E2ESession) -> Iterator[KindEnvironment]:
+    """Images in the node, namespace + PV/PVC + API Deployment/Service, the connection."""
+    with airflow_e2e.kind(
+        dags=MOVIELENS / "dags",
+        images=MOVIELENS / "images",
+        manifests=MOVIELENS / "manifests" / "*.yaml",
+        namespace="movielens",
+        manifest_vars={"MOVIELENS_SEED": str(SEED)},
+        connections={"movielens": MOVIELENS_CONN},
+        env={"MOVIELENS_NAMESPACE": "${namespace}"},
+    ) as env:
+        yield env
 
 
 @pytest.fixture(scope="session")
-def xcoms_k8s(
-    xcom_images, cluster_images, kubernetes_connection, scenario_manifests,
-) -> Iterator[str]:
-    cluster_images(xcom_images)
-    namespace = "xcoms"
-    scenario_manifests((SCENARIOS / "xcoms" / "manifests").glob("*.yaml"), NAMESPACE=namespace)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XCOMS_NAMESPACE", namespace)
-        yield namespace
+def xcoms_docker(airflow_e2e: E2ESession) -> Iterator[DockerEnvironment]:
+    with airflow_e2e.docker(dags=SCENARIOS / "xcoms" / "dags", images=SCENARIOS / "xcoms" / "images") as env:
+        yield env
+
+
+@pytest.fixture(scope="session")
+def xcoms_k8s(airflow_e2e: E2ESession) -> Iterator[KindEnvironment]:
+    with airflow_e2e.kind(
+        dags=SCENARIOS / "xcoms" / "dags",
+        images=SCENARIOS / "xcoms" / "images",
+        namespace="xcoms",
+        env={"XCOMS_NAMESPACE": "${namespace}"},
+    ) as env:
+        yield env

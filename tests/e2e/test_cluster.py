@@ -13,17 +13,23 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from kubernetes import client as k8s
+from kubernetes.client.rest import ApiException
+
 from airflow_e2e_harness.cluster import Cluster
 from airflow_e2e_harness.manifests import ManifestError, Manifests
 from airflow_e2e_harness.pod_log import pod_log
-from airflow_e2e_harness.provision.kind_assets import KindAssets
-from kubernetes import client as k8s
-from kubernetes.client.rest import ApiException
+from airflow_e2e_harness.session import E2ESession
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kind]
 
 POD_TIMEOUT = 120.0
 FATAL_WAITING = {"ErrImageNeverPull", "CreateContainerError", "InvalidImageName"}
+
+
+@pytest.fixture(scope="module")
+def cluster(airflow_e2e: E2ESession) -> Cluster:
+    return airflow_e2e.cluster
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +54,13 @@ def namespace(core: k8s.CoreV1Api) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def sidecar(cluster: Cluster, kind_assets: KindAssets) -> str:
+def sidecar(cluster: Cluster, airflow_e2e: E2ESession) -> str:
     """The sidecar image, loaded into the node (again: skipped when unchanged)."""
-    cluster.load_image(kind_assets.sidecar_image)
-    return kind_assets.sidecar_image
+    image = airflow_e2e.kind_assets.sidecar_image
+    if image is None:
+        pytest.skip("stock node: the provider's own sidecar image is pulled by the node, not loaded")
+    cluster.load_image(image)
+    return image
 
 
 def _pod(name: str, image: str, script: str, **spec: object) -> k8s.V1Pod:

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from tests.e2e.expected import FAILURE_MARKER, probe_payload
+from tests.e2e.expected import FAILURE_MARKER, SCENARIOS, probe_payload
 from tests.e2e.expected import PROBE_DS as DS
 from tests.e2e.expected import XCOMS_DAGS as DAGS
 
@@ -14,8 +14,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
 
 
-def test_xcom_last_line_all_lines_and_retrieved_pickle(xcom_images, run_dag) -> None:
-    result = run_dag(DAGS, "docker_xcoms", DS)
+def test_xcom_last_line_all_lines_and_retrieved_pickle(xcoms_docker) -> None:
+    result = xcoms_docker.run("docker_xcoms", DS)
 
     assert result.ok, result.describe()
     assert result.xcoms["last_line"] == "line 3"
@@ -23,29 +23,39 @@ def test_xcom_last_line_all_lines_and_retrieved_pickle(xcom_images, run_dag) -> 
     assert result.xcoms["pickled"] == probe_payload(DS)
 
 
-def test_non_zero_exit_fails_the_task_and_keeps_its_output(xcom_images, run_dag) -> None:
-    result = run_dag(DAGS, "docker_failure", DS)
+def test_non_zero_exit_fails_the_task_and_keeps_its_output(xcoms_docker) -> None:
+    result = xcoms_docker.run("docker_failure", DS)
 
     assert result.state == "failed"
+    assert not result.ok
     assert result.states == {"corrupt_input": "failed"}
     task = result.tasks["corrupt_input"]
     assert FAILURE_MARKER in task.log
     assert result.log_path is not None
     assert FAILURE_MARKER in (result.log_path.parent / "corrupt_input.log").read_text()
+    with pytest.raises(AssertionError) as raised:
+        result.raise_for_failures()
+    assert FAILURE_MARKER in str(raised.value)
+    assert "corrupt_input: failed" in str(raised.value)
 
 
 def test_report_of_a_failing_test_shows_the_container_output(
-    xcom_images, inner_pytester: pytest.Pytester, tmp_path,
+    xcoms_docker, inner_pytester: pytest.Pytester, tmp_path,
 ) -> None:
     """A user's test asserting on a failed run: its pytest report must show the container's output."""
     inner_pytester.makepyfile(
         test_user=textwrap.dedent(
             f"""
-            from pathlib import Path
+            import pytest
 
-            def test_users_dag(run_dag):
-                result = run_dag(Path({str(DAGS)!r}), "docker_failure", {DS!r})
-                assert result.ok
+            @pytest.fixture(scope="session")
+            def probe(airflow_e2e):
+                images = {str(SCENARIOS / "xcoms" / "images")!r}
+                with airflow_e2e.docker(dags={str(DAGS)!r}, images=images) as env:
+                    yield env
+
+            def test_users_dag(probe):
+                probe.run("docker_failure", {DS!r}).raise_for_failures()
             """
         )
     )
@@ -56,6 +66,6 @@ def test_report_of_a_failing_test_shows_the_container_output(
     text = outcome.stdout.str()
     assert "airflow task docker_failure.corrupt_input (failed)" in text
     assert FAILURE_MARKER in text
-    assert f"artifacts (task logs, bundles): {artifacts}" in text
+    assert f"artifacts (task logs, outputs, bundles): {artifacts}" in text
     logs = list(artifacts.glob("*/runs/docker_failure/*/corrupt_input.log"))
     assert len(logs) == 1 and FAILURE_MARKER in logs[0].read_text()

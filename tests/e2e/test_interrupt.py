@@ -10,9 +10,11 @@ import textwrap
 import time
 from pathlib import Path
 
+import docker
 import pytest
+
 from airflow_e2e_harness.containers import SESSION_LABEL
-from airflow_e2e_harness.daemon import DockerDaemon
+from airflow_e2e_harness.environment import DockerEnvironment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
@@ -28,18 +30,28 @@ INNER_TEST = textwrap.dedent(
     """
     import time
 
-    def test_interrupted(harness_session, docker_network, service_container):
-        network = docker_network("interrupt")
-        service_container("movielens-api:e2e", name="api", network=network.name,
-                          aliases=["movielens"], ready_log=r"serving")
-        print("SESSION", harness_session.id, flush=True)
+    import docker
+import pytest
+
+    from airflow_e2e_harness.environment import Service
+
+
+    @pytest.fixture(scope="session")
+    def api(airflow_e2e):
+        service = Service("movielens-api:e2e", name="api", aliases=["movielens"], ready_log=r"serving")
+        with airflow_e2e.docker(dags={dags!r}, network="interrupt", services=[service]) as env:
+            yield env
+
+
+    def test_interrupted(airflow_e2e, api):
+        print("SESSION", airflow_e2e.id, flush=True)
         time.sleep(120)
     """
 )
 
 
-def test_ctrl_c_mid_run_cleans_up(movielens_images, docker_daemon: DockerDaemon, tmp_path: Path) -> None:
-    (tmp_path / "test_inner.py").write_text(INNER_TEST)
+def test_ctrl_c_mid_run_cleans_up(movielens_docker: DockerEnvironment, tmp_path: Path) -> None:
+    (tmp_path / "test_inner.py").write_text(INNER_TEST.format(dags=str(movielens_docker.dags)))
     args = ["-s", "-p", "no:cacheprovider", str(tmp_path / "test_inner.py"),
             f"--artifacts-dir={tmp_path / 'artifacts'}"]
     proc = subprocess.Popen(
@@ -48,14 +60,14 @@ def test_ctrl_c_mid_run_cleans_up(movielens_images, docker_daemon: DockerDaemon,
         start_new_session=True,
     )
     try:
-        _interrupt_and_check(proc, docker_daemon)
+        _interrupt_and_check(proc, movielens_docker.session.docker_client)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
 
-def _interrupt_and_check(proc: subprocess.Popen[str], docker_daemon: DockerDaemon) -> None:
+def _interrupt_and_check(proc: subprocess.Popen[str], client: docker.DockerClient) -> None:
     session = None
     output: list[str] = []
     deadline = time.monotonic() + 120
@@ -70,7 +82,6 @@ def _interrupt_and_check(proc: subprocess.Popen[str], docker_daemon: DockerDaemo
             break
     assert session, "inner session never got its service up:\n" + "".join(output)
     label = f"{SESSION_LABEL}={session}"
-    client = docker_daemon.client
     assert client.containers.list(filters={"label": label}), "the service should be running before Ctrl-C"
 
     os.killpg(proc.pid, signal.SIGINT)

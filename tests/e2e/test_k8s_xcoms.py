@@ -12,25 +12,23 @@ pytestmark = [pytest.mark.e2e, pytest.mark.kind]
 
 
 
-def test_sidecar_xcom_comes_back_as_a_python_value(xcoms_k8s, run_dag) -> None:
-    result = run_dag(DAGS, "k8s_xcoms", DS)
+def test_sidecar_xcom_comes_back_as_a_python_value(xcoms_k8s) -> None:
+    result = xcoms_k8s.run("k8s_xcoms", DS)
 
     assert result.ok, result.describe()
     assert result.xcoms["json_result"] == probe_payload(DS)
 
 
-def test_failing_pod_fails_its_task_and_keeps_the_pod_log(xcoms_k8s, run_dag) -> None:
-    result = run_dag(DAGS, "k8s_failure", DS)
+def test_failing_pod_fails_its_task_and_keeps_the_pod_log(xcoms_k8s) -> None:
+    result = xcoms_k8s.run("k8s_failure", DS)
 
     assert result.state == "failed"
     assert result.states == {"corrupt_input": "failed"}
     assert FAILURE_MARKER in result.tasks["corrupt_input"].log
 
 
-def test_missing_image_fails_fast_naming_the_image(
-    xcoms_k8s, image_pull_watchdog, run_dag,
-) -> None:
-    result = run_dag(DAGS, "k8s_missing_image", DS, observers=[image_pull_watchdog([xcoms_k8s])])
+def test_missing_image_fails_fast_naming_the_image(xcoms_k8s) -> None:
+    result = xcoms_k8s.run("k8s_missing_image", DS)
 
     assert result.states == {"missing_image": "failed"}
     assert any("not-loaded-anywhere:e2e" in finding for finding in result.findings), result.findings
@@ -38,39 +36,38 @@ def test_missing_image_fails_fast_naming_the_image(
 
 
 BUNDLE_TEST = """
-import json
 from pathlib import Path
 
 import pytest
 
 DAGS = Path({dags!r})
-MANIFESTS = Path({manifests!r})
+IMAGES = Path({images!r})
 
 
-@pytest.fixture
-def namespace(cluster, cluster_images, kubernetes_connection, scenario_manifests, monkeypatch):
-    cluster_images(["xcom-probe:e2e"])
-    scenario_manifests(MANIFESTS.glob("*.yaml"), NAMESPACE="bundle-check")
-    monkeypatch.setenv("XCOMS_NAMESPACE", "bundle-check")
-    return "bundle-check"
+@pytest.fixture(scope="session")
+def probe(airflow_e2e):
+    with airflow_e2e.kind(dags=DAGS, images=IMAGES, namespace="bundle-check",
+                          env={{"XCOMS_NAMESPACE": "${{namespace}}"}}) as env:
+        yield env
 
 
-def test_users_k8s_dag(namespace, run_dag):
-    assert run_dag(DAGS, "k8s_failure", "2026-01-05").ok
+def test_users_k8s_dag(probe):
+    assert probe.run("k8s_failure", "2026-01-05").ok
 """
 
 
 def test_failed_k8s_test_leaves_a_bundle_the_report_points_to(
-    xcoms_k8s, cluster, inner_pytester: pytest.Pytester, tmp_path,
+    xcoms_k8s, inner_pytester: pytest.Pytester, tmp_path,
 ) -> None:
     """A user's failing Kubernetes test: task log in the report, and a bundle with events and kind logs."""
     inner_pytester.makepyfile(test_user=BUNDLE_TEST.format(
-        dags=str(DAGS), manifests=str(SCENARIOS / "xcoms" / "manifests"),
+        dags=str(DAGS), images=str(SCENARIOS / "xcoms" / "images"),
     ))
     artifacts = tmp_path / "artifacts"
     outcome = inner_pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", f"--artifacts-dir={artifacts}",
-        f"--cluster-name={cluster.name}", "--keep-cluster",  # reuse the session's cluster, leave it up
+        # reuse the session's cluster, and leave it up
+        f"--cluster-name={xcoms_k8s.cluster.name}", "--keep-cluster",
     )
 
     outcome.assert_outcomes(failed=1)

@@ -12,11 +12,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.kind]
 
 
 
-def test_three_daily_runs_as_pods(movielens_k8s, image_pull_watchdog, run_dag) -> None:
-    watchdog = image_pull_watchdog([movielens_k8s.namespace])
-    results = [
-        run_dag(movielens_k8s.dags, "movielens_k8s", day, observers=[watchdog]) for day in DAYS
-    ]
+def test_three_daily_runs_as_pods(movielens_k8s) -> None:
+    results = [movielens_k8s.run("movielens_k8s", day) for day in DAYS]
 
     for day, result in zip(DAYS, results, strict=True):
         assert result.ok, result.describe()
@@ -30,14 +27,14 @@ def test_three_daily_runs_as_pods(movielens_k8s, image_pull_watchdog, run_dag) -
         )
 
 
-def test_both_orchestrations_rank_identically(movielens_k8s, movielens_docker, run_dag) -> None:
+def test_both_orchestrations_rank_identically(movielens_k8s, movielens_docker) -> None:
     """Byte for byte, the Kubernetes and Docker variants write the same rankings."""
     for day in DAYS:
         ds = day.isoformat()
         docker_csv = movielens_docker.data_dir / "rankings" / f"{ds}.csv"
         if not docker_csv.exists():
-            assert run_dag(movielens_docker.dags, "movielens_docker", day).ok
+            movielens_docker.run("movielens_docker", day).raise_for_failures()
         k8s_csv = movielens_k8s.data_dir / "rankings" / f"{ds}.csv"
         if not k8s_csv.exists():
-            assert run_dag(movielens_k8s.dags, "movielens_k8s", day).ok
+            movielens_k8s.run("movielens_k8s", day).raise_for_failures()
         assert k8s_csv.read_bytes() == docker_csv.read_bytes()

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from airflow_e2e_harness.airflow_home import AirflowHome
 from airflow_e2e_harness.runner import to_logical_date
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from airflow_e2e_harness.daemon import DaemonUnavailable, DockerDaemon
 
 

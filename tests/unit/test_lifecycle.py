@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from airflow_e2e_harness.lifecycle import Lifecycle
 
 

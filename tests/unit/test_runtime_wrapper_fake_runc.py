@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from airflow_e2e_harness.provision import runtime_wrapper
 
 

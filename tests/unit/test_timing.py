@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+
 from airflow_e2e_harness.timing import Timer
 
 

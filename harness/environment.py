@@ -1,0 +1,306 @@
+"""Test environments: the wiring one group of DAGs needs, each owned by one object.
+
+:class:`DockerEnvironment`: task images built, optionally a user-defined
+network with service containers on it, and a host data folder.
+:class:`KindEnvironment`: task images built and loaded into the kind cluster,
+manifests applied (a namespace first) and waited for, the namespace watched
+for image failures while DAGs run.
+
+Both hand ``run()`` results back as :class:`~airflow_e2e_harness.runner.RunResult`,
+and both set Airflow connections, variables and the environment the DAG files
+read *only around each run*, so several environments can live side by side
+in one session without seeing each other's settings.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import string
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow_e2e_harness.bundle import docker_container_source, namespace_source
+from airflow_e2e_harness.config import environ
+from airflow_e2e_harness.containers import DockerNetwork, ServiceContainer
+from airflow_e2e_harness.images import BuiltImage
+from airflow_e2e_harness.lifecycle import Lifecycle
+from airflow_e2e_harness.manifests import Manifests, load_documents
+from airflow_e2e_harness.pod_watch import ImagePullWatchdog
+from airflow_e2e_harness.runner import RunResult
+
+if TYPE_CHECKING:
+    from airflow_e2e_harness.cluster import Cluster
+    from airflow_e2e_harness.session import E2ESession, Images
+
+# In-cluster configuration is found through these; a harness run never uses it.
+IN_CLUSTER_VARIABLES = ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
+
+
+@dataclass
+class Service:
+    """A long-running container the tasks call (an API, a database), up before the first run.
+
+    :param image: image to run (built by the environment, or already local).
+    :param name: container name; the session id is appended, so parallel sessions never clash.
+    :param aliases: names the tasks use to reach it on the environment's network.
+    :param environment: its environment variables.
+    :param command: overrides the image's command.
+    :param ready_log: a regex its output must match before it counts as ready.
+    :param ready_exec: a command that must exit 0 inside it before it counts as ready.
+    :param timeout: seconds to wait for readiness.
+    """
+
+    image: str
+    name: str
+    aliases: Sequence[str] = ()
+    environment: Mapping[str, str] = field(default_factory=dict)
+    command: Sequence[str] | None = None
+    ready_log: str | None = None
+    ready_exec: Sequence[str] | None = None
+    timeout: float = 60.0
+
+
+class Environment(Lifecycle):
+    """What both kinds of environment share: images, settings around each run, results."""
+
+    def __init__(
+        self,
+        session: E2ESession,
+        *,
+        dags: Path,
+        images: Images | None,
+        connections: Mapping[str, str] | None,
+        variables: Mapping[str, str] | None,
+        env: Mapping[str, str] | None,
+    ) -> None:
+        self.session = session
+        self.dags = dags
+        self.image_spec = images
+        self.images: dict[str, BuiltImage] = {}
+        self.connections = dict(connections or {})
+        self.variables = dict(variables or {})
+        self.env = dict(env or {})
+        self._stack = ExitStack()
+        if not dags.is_dir():
+            raise FileNotFoundError(f"DAGs folder {dags} does not exist: pass dags=<folder of DAG files>")
+
+    def start(self) -> None:
+        self.images = self.session.build_images(self.image_spec)
+        self._stack.enter_context(self._up())
+
+    def stop(self) -> None:
+        self._stack.close()
+
+    def _up(self) -> AbstractContextManager[Any]:
+        """Bring up what this kind of environment needs beyond images; undone on stop."""
+        raise NotImplementedError
+
+    # -- what a run sees ------------------------------------------------------------------
+    def placeholders(self) -> dict[str, str]:
+        """Values for ``${name}`` in ``env``."""
+        return {}
+
+    def run_environment(self) -> dict[str, str | None]:
+        """Environment variables set while a DAG is parsed and run (None: unset)."""
+        values: dict[str, str | None] = {name: None for name in IN_CLUSTER_VARIABLES}
+        values |= {f"AIRFLOW_CONN_{k.upper()}": v for k, v in self.connections.items()}
+        values |= {f"AIRFLOW_VAR_{k.upper()}": v for k, v in self.variables.items()}
+        subs = self.placeholders()
+        values |= {k: string.Template(v).safe_substitute(subs) for k, v in self.env.items()}
+        return values
+
+    def observers(self) -> list[AbstractContextManager[Any]]:
+        """Watchers entered around each run; what they find lands in ``RunResult.findings``."""
+        return []
+
+    def _kubernetes_target(self) -> AbstractContextManager[Any]:
+        """Where Kubernetes tasks go during a run: nowhere here (they fail at once)."""
+        return self.session.redirect.target(None)
+
+    def run(
+        self, dag_id: str, logical_date: date | datetime | str, *, conf: dict[str, Any] | None = None,
+    ) -> RunResult:
+        """Parse the DAGs folder anew and run ``dag_id`` once with ``dag.test()``."""
+        with environ(self.run_environment()), self._kubernetes_target():
+            result = self.session.runner.run(
+                self.dags, dag_id, logical_date, run_conf=conf, observers=self.observers(),
+            )
+        result.redirected = self.session.redirect.mapped_in(dag_id)
+        if result.redirected:
+            self.session.timer.log(
+                f"kubernetes: {len(result.redirected)} task(s) of {dag_id} sent to the harness cluster "
+                f"({'; '.join(f'{t}: {how}' for t, how in result.redirected.items())})"
+            )
+        self.session.runs.append(result)
+        return result
+
+
+class DockerEnvironment(Environment):
+    """DAGs whose tasks are DockerOperator (or ``@task.docker``) containers on one daemon.
+
+    Made by :meth:`E2ESession.docker`; ``data_dir`` is a host folder (under the
+    session's artifacts unless given) that ``env`` can hand the DAG as ``${data_dir}``.
+    """
+
+    def __init__(
+        self,
+        session: E2ESession,
+        *,
+        network: str | None = None,
+        services: Sequence[Service] = (),
+        data_dir: Path | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(session, **kwargs)
+        self.network_name = network
+        self.services_spec = list(services)
+        if services and network is None:
+            raise ValueError("services need a network to be reachable by name: pass network=...")
+        self.network: DockerNetwork | None = None
+        self.services: dict[str, ServiceContainer] = {}
+        self.data_dir = session.path(data_dir) if data_dir is not None else _fresh(
+            session.artifacts_dir / "data", "docker"
+        )
+
+    @contextmanager
+    def _up(self) -> Iterator[None]:
+        s = self.session
+        client = s.docker_client
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with ExitStack() as stack:
+            if self.network_name:
+                self.network = stack.enter_context(DockerNetwork(
+                    client, f"{self.network_name}-{s.short_id}", s.id, keep=s.keep.resources,
+                ))
+            for spec in self.services_spec:
+                service = stack.enter_context(ServiceContainer(
+                    client, spec.image, name=f"{spec.name}-{s.short_id}", session=s.id,
+                    network=self.network.name if self.network else None, aliases=spec.aliases,
+                    command=spec.command, environment=spec.environment, ready_log=spec.ready_log,
+                    ready_exec=spec.ready_exec, timeout=spec.timeout, keep=s.keep.resources, timer=s.timer,
+                ))
+                s.bundle.add_source(f"container-{spec.name}", docker_container_source(service.container))
+                self.services[spec.name] = service
+            yield
+
+    def placeholders(self) -> dict[str, str]:
+        values = {"data_dir": str(self.data_dir)}
+        if self.network is not None:
+            values["network"] = self.network.name
+        return values
+
+
+class KindEnvironment(Environment):
+    """DAGs whose tasks are KubernetesPodOperator (and family) pods in the harness's kind cluster.
+
+    Made by :meth:`E2ESession.kind`. Every Kubernetes task of a run goes to this
+    cluster whatever its DAG says (see :mod:`airflow_e2e_harness.k8s_redirect`).
+    ``data_dir`` is the host side of the node's ``/data/<namespace>``: a hostPath
+    PersistentVolume there makes what pods write readable by the test.
+    """
+
+    def __init__(
+        self,
+        session: E2ESession,
+        *,
+        manifests: str | Iterable[str | os.PathLike[str]] | None = None,
+        namespace: str = "default",
+        manifest_vars: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(session, **kwargs)
+        self.namespace = namespace
+        self.manifest_paths = _manifest_paths(session, manifests)
+        self.manifest_vars = {"NAMESPACE": namespace, **(manifest_vars or {})}
+        self.documents = load_documents(self.manifest_paths, self.manifest_vars)
+        if namespace != "default" and not any(
+            d["kind"] == "Namespace" and d["metadata"]["name"] == namespace for d in self.documents
+        ):
+            namespace_doc = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+            self.documents.insert(0, namespace_doc)
+        self.manifests: Manifests | None = None
+
+    @property
+    def cluster(self) -> Cluster:
+        return self.session.cluster
+
+    @property
+    def data_dir(self) -> Path:
+        return self.cluster.data_dir / self.namespace
+
+    @property
+    def namespaces(self) -> list[str]:
+        found = [d["metadata"]["name"] for d in self.documents if d["kind"] == "Namespace"]
+        return found or [self.namespace]
+
+    @contextmanager
+    def _up(self) -> Iterator[None]:
+        s, cluster = self.session, self.cluster
+        for tag in self.images:
+            cluster.load_image(tag)  # skipped when the node already holds this image
+        sidecar = s.kind_assets.sidecar_image
+        if sidecar:
+            cluster.load_image(sidecar)
+        shutil.rmtree(self.data_dir, ignore_errors=True)  # a kept cluster's old outputs must not pass
+        for name in self.namespaces:  # before applying: a readiness failure needs the bundle most
+            s.bundle.add_source(f"namespace-{name}", namespace_source(cluster.api, name))
+        if self.documents:
+            self.manifests = Manifests(
+                cluster.api, self.documents, keep=s.keep.cluster or s.keep.resources,
+                connects=cluster.node_connects, timer=s.timer,
+            )
+            with self.manifests:
+                yield
+        else:
+            yield
+
+    def placeholders(self) -> dict[str, str]:
+        return {"namespace": self.namespace, "data_dir": str(self.data_dir)}
+
+    def run_environment(self) -> dict[str, str | None]:
+        values = super().run_environment()
+        # Anything that still reads KUBECONFIG finds the harness cluster, never the user's.
+        values["KUBECONFIG"] = str(self.cluster.kubeconfig)
+        return values
+
+    def observers(self) -> list[AbstractContextManager[Any]]:
+        return [ImagePullWatchdog(self.cluster.api, self.namespaces)]
+
+    def _kubernetes_target(self) -> AbstractContextManager[Any]:
+        return self.session.redirect.target(self.cluster.kubeconfig, self.session.kind_assets.sidecar_image)
+
+
+def _manifest_paths(
+    session: E2ESession, manifests: str | Iterable[str | os.PathLike[str]] | None,
+) -> list[Path]:
+    """Files from glob patterns or paths, relative to the session root; a pattern must match."""
+    if manifests is None:
+        return []
+    items = [manifests] if isinstance(manifests, (str, os.PathLike)) else list(manifests)
+    paths: list[Path] = []
+    for item in items:
+        pattern = str(session.path(item))
+        matched = sorted(Path(p) for p in glob.glob(pattern)) if glob.has_magic(pattern) else [Path(pattern)]
+        if not matched or not all(p.is_file() for p in matched):
+            raise FileNotFoundError(f"manifests {item!r}: no such file(s) under {session.root}")
+        paths.extend(matched)
+    return paths
+
+
+def _fresh(parent: Path, stem: str) -> Path:
+    """A new folder ``parent/stem`` (or ``stem-2``, ...), created now so no other environment takes it."""
+    parent.mkdir(parents=True, exist_ok=True)
+    n = 1
+    while True:
+        path = parent / (stem if n == 1 else f"{stem}-{n}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            n += 1
