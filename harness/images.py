@@ -106,9 +106,8 @@ class TaskImages:
                 )
 
     @classmethod
-    def discover(cls, scenario_dir: Path, tag: str = "e2e") -> dict[str, Path]:
-        """Each ``<scenario>/images/<name>/Dockerfile`` becomes image ``<name>:<tag>``."""
-        images_dir = scenario_dir / "images"
+    def discover(cls, images_dir: Path, tag: str = "e2e") -> dict[str, Path]:
+        """Each ``<images_dir>/<name>/Dockerfile`` becomes image ``<name>:<tag>``."""
         return {
             f"{d.name}:{tag}": d
             for d in sorted(images_dir.iterdir())

@@ -244,7 +244,7 @@ class E2ESession(Lifecycle):
         if isinstance(images, Mapping):
             return {tag: self.path(context) for tag, context in images.items()}
         folder = self.path(images)
-        found = TaskImages.discover(folder) or TaskImages.discover(folder.parent, folder.name)
+        found = TaskImages.discover(folder) or TaskImages.discover(folder / "images")
         if not found:
             raise ValueError(
                 f"no images found in {folder}: expected {folder}/<name>/Dockerfile "

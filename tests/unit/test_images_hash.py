@@ -44,7 +44,7 @@ def test_discover_maps_each_image_folder_to_a_tag(tmp_path: Path) -> None:
     make_context(tmp_path / "images" / "alpha")
     make_context(tmp_path / "images" / "beta")
     (tmp_path / "images" / "notes").mkdir()  # no Dockerfile: not an image
-    assert TaskImages.discover(tmp_path) == {
+    assert TaskImages.discover(tmp_path / "images") == {
         "alpha:e2e": tmp_path / "images" / "alpha",
         "beta:e2e": tmp_path / "images" / "beta",
     }
