@@ -133,9 +133,8 @@ class Environment(Lifecycle):
             )
         result.redirected = self.session.redirect.mapped_in(dag_id)
         if result.redirected:
-            self.session.timer.log(
-                f"kubernetes: {len(result.redirected)} task(s) of {dag_id} sent to the harness cluster "
-                f"({'; '.join(f'{t}: {how}' for t, how in result.redirected.items())})"
+            self.session.timer.log(  # what each DAG had said is in result.redirected / describe()
+                f"kubernetes: {', '.join(result.redirected)} of {dag_id} sent to the harness cluster"
             )
         self.session.runs.append(result)
         return result
