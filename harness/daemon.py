@@ -1,6 +1,8 @@
 """DockerDaemon: use the user's Docker daemon, or start one the harness owns.
 
-Order of preference: ``DOCKER_HOST`` / the default socket when it answers;
+Order of preference: the user's daemon, found as the docker CLI finds it
+(:mod:`airflow_e2e_harness.docker_endpoint`: DOCKER_HOST, the current
+context, the default and rootless sockets);
 a harness daemon left running by an earlier ``--keep`` run; otherwise a new
 dockerd with its own socket and data-root under the harness cache (installed
 from Debian packages first when the host has no engine). The data-root lives
@@ -19,8 +21,10 @@ from pathlib import Path
 import docker
 import docker.errors
 import requests
+from docker.tls import TLSConfig
 
 from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.docker_endpoint import ContextNotFound, candidates
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.provision.engine import InstallEngine
 from airflow_e2e_harness.provision.runtime_wrapper import (
@@ -32,7 +36,6 @@ from airflow_e2e_harness.provision.runtime_wrapper import (
 from airflow_e2e_harness.provision.steps import ProvisionError, run_steps
 from airflow_e2e_harness.timing import Timer, default_timer
 
-DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 API_TIMEOUT = 600.0  # image imports, saves and commits of a node image take a while
 
 
@@ -40,19 +43,19 @@ class DaemonUnavailable(RuntimeError):
     """No Docker daemon could be used or started; the message lists what was tried."""
 
 
-def ping(url: str, timeout: float = 5.0) -> docker.DockerClient | None:
+def ping(url: str, timeout: float = 5.0, tls: TLSConfig | None = None) -> docker.DockerClient | None:
     """A client for ``url`` if a daemon answers there within ``timeout``, else None.
 
     The returned client itself has the long API_TIMEOUT: the short one is only
     for the question "is anybody there".
     """
     try:
-        probe = docker.DockerClient(base_url=url, timeout=timeout)
+        probe = docker.DockerClient(base_url=url, timeout=timeout, tls=tls or False)
         try:
             probe.ping()
         finally:
             probe.close()
-        return docker.DockerClient(base_url=url, timeout=API_TIMEOUT)
+        return docker.DockerClient(base_url=url, timeout=API_TIMEOUT, tls=tls or False)
     except (docker.errors.DockerException, requests.RequestException, OSError):
         return None
 
@@ -80,6 +83,7 @@ class DockerDaemon(Lifecycle):
         self.owned = False
         self.client: docker.DockerClient | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        self._env: dict[str, str] = {}  # set when a TLS endpoint needs more than DOCKER_HOST
 
     # -- paths of the harness-owned daemon -------------------------------------------------
     @property
@@ -102,12 +106,18 @@ class DockerDaemon(Lifecycle):
     def start(self) -> None:
         tried: list[str] = []
         if self.use_existing:
-            for url in self._user_urls():
-                client = ping(url)
+            try:
+                endpoints = candidates()
+            except ContextNotFound as err:
+                raise DaemonUnavailable(str(err)) from err
+            for endpoint in endpoints:
+                client = ping(endpoint.url, tls=endpoint.tls)
                 if client:
-                    self._adopt(url, client, owned=False, why="the user's daemon")
+                    self._env = endpoint.env()
+                    why = f"the user's daemon ({endpoint.source})"
+                    self._adopt(endpoint.url, client, owned=False, why=why)
                     return
-                tried.append(f"{url}: no answer")
+                tried.append(f"{endpoint.url} ({endpoint.source}): no answer")
         client = ping(self.own_url)
         if client:
             self._adopt(self.own_url, client, owned=False, why="a harness daemon kept from an earlier run")
@@ -123,10 +133,6 @@ class DockerDaemon(Lifecycle):
             self._start_own()
             phase.note = self.own_url
         assert self.client is not None
-
-    def _user_urls(self) -> list[str]:
-        env = os.environ.get("DOCKER_HOST")
-        return [env] if env else [DEFAULT_SOCKET]
 
     def _adopt(self, url: str, client: docker.DockerClient, *, owned: bool, why: str) -> None:
         self.url, self.client, self.owned = url, client, owned
@@ -242,4 +248,4 @@ class DockerDaemon(Lifecycle):
 
     def env(self) -> dict[str, str]:
         """What child processes (DockerOperator, kind, docker CLI) need to find this daemon."""
-        return {"DOCKER_HOST": self.url}
+        return self._env or {"DOCKER_HOST": self.url}

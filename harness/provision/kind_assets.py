@@ -42,9 +42,9 @@ class KindAssets:
     """What the cluster needs, and where each came from."""
 
     kind: Path
-    kubectl: Path
+    kubectl: Path | None  # None: none provisioned (the harness itself never calls kubectl)
     node_image: str
-    sidecar_image: str
+    sidecar_image: str | None  # None: the provider's default (alpine), pulled by the node itself
     node_source: str  # "option", "stock" or "local"
     preloaded: list[str] = field(default_factory=list)
 
@@ -125,40 +125,43 @@ def provision_kind(
         local = not stock_node_available(client, timer)
         source = LOCAL if local else "stock"
 
-    need_kubernetes = local or (kubectl is None and not shutil.which("kubectl"))
-    k8s_build = start_kubernetes_build(timer) if need_kubernetes else None
+    if not local:
+        # A stock (or given) node: nothing is compiled but kind when it is missing,
+        # and where a registry answers the node pulls the provider's own sidecar.
+        sidecar_tag = None
+        if not registry_resolves():  # a node image given by tag, on a machine without registries
+            sidecar = image_steps(client)[2]
+            run_steps([sidecar], timer)
+            sidecar_tag = sidecar.spec.tag
+        if kind is None:
+            run_steps([KindBuild()], timer)
+            kind = binaries().kind
+        if kubectl is None and shutil.which("kubectl"):
+            kubectl = Path(str(shutil.which("kubectl")))
+        node_image = kind_image if source == "option" else STOCK_NODE_IMAGE
+        assert node_image is not None
+        return KindAssets(kind, kubectl, node_image, sidecar_tag, source)
 
-    steps = go_steps(include_kind=kind is None) if local else ([KindBuild()] if kind is None else [])
+    k8s_build = start_kubernetes_build(timer)
+    steps = go_steps(include_kind=kind is None)
     iptables_base, k8s_images, sidecar = image_steps(client)
     rootfs, stage = node_steps(client)
     try:
         # While Kubernetes compiles: first the debootstraps (mostly waiting on
         # the archive, so they overlap well), then the small Go builds.
-        if local:
-            run_steps([rootfs, iptables_base, sidecar], timer)
-        else:
-            run_steps([sidecar], timer)
+        run_steps([rootfs, iptables_base, sidecar], timer)
         run_steps(steps, timer)
     finally:
-        if k8s_build is not None and k8s_build.running():
+        if k8s_build.running():
             with timer.phase("wait for the Kubernetes build"):
                 k8s_build.join()
-        elif k8s_build is not None:
+        else:
             k8s_build.join()  # finished (or was cached): re-raise its failure, if any
 
     if kind is None:
         kind = binaries().kind
-    if kubectl is None and local:
-        kubectl = binaries().kubernetes["kubectl"]  # built anyway, and matches the node's version
     if kubectl is None:
-        on_path = shutil.which("kubectl")
-        kubectl = Path(on_path) if on_path else binaries().kubernetes["kubectl"]
-
-    if not local:
-        node_image = kind_image if source == "option" else STOCK_NODE_IMAGE
-        assert node_image is not None
-        return KindAssets(kind, kubectl, node_image, sidecar.spec.tag, source)
-
+        kubectl = binaries().kubernetes["kubectl"]  # built anyway, and matches the node's version
     run_steps([k8s_images, stage], timer)
     preload_images = [spec.tag for spec in k8s_images.specs()]  # kubeadm's list, in its order
     preload = NodePreload(client, stage, preload_images)
