@@ -62,17 +62,13 @@ class KubernetesRedirect:
         """Register with Airflow's policy plugin manager (imports airflow: call after its home is set)."""
         if self._installed:
             return
-        from airflow import settings
-
-        settings.get_policy_plugin_manager().register(self, name="airflow-e2e-harness-k8s-redirect")
+        _policy_manager().register(self, name="airflow-e2e-harness-k8s-redirect")
         self._installed = True
 
     def uninstall(self) -> None:
         if not self._installed:
             return
-        from airflow import settings
-
-        settings.get_policy_plugin_manager().unregister(self)
+        _policy_manager().unregister(self)
         self._installed = False
 
     # -- where tasks go -------------------------------------------------------------------
@@ -129,6 +125,15 @@ class KubernetesRedirect:
         if hasattr(task, "in_cluster"):
             task.in_cluster = False
         self.mapped[key] = f"{said} -> harness kind cluster"
+
+
+def _policy_manager() -> pluggy.PluginManager:
+    """The manager the DagBag's ``settings.task_policy`` calls into."""
+    from airflow import settings
+
+    if hasattr(settings, "get_policy_plugin_manager"):  # Airflow 3.2+
+        return settings.get_policy_plugin_manager()
+    return settings.POLICY_PLUGIN_MANAGER  # Airflow 3.1: made in settings.initialize()
 
 
 def _what_the_dag_said(task: Any) -> str:

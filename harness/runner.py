@@ -142,7 +142,10 @@ class DagRunner:
         folder = Path(dags_folder).resolve()
         self.home.add_dag_folder(folder)
         self.home.migrate()
-        from airflow.dag_processing.dagbag import DagBag
+        try:
+            from airflow.dag_processing.dagbag import DagBag  # Airflow 3.2+
+        except ImportError:
+            from airflow.models.dagbag import DagBag  # Airflow 3.1
 
         bag = DagBag(dag_folder=str(folder))
         if bag.import_errors:

@@ -86,7 +86,7 @@ def test_readme_example_in_a_user_project_on_airflow_31(
         "print(airflow.__version__); print(fixtures.Fixture.__module__); "
         "print(airflow_e2e_harness.__file__); "
         "print(m.distribution('airflow-e2e-harness').read_text('direct_url.json') or 'none')"
-    )]).stdout.splitlines()
+    )], cwd=project).stdout.splitlines()
     assert probe[0] == AIRFLOW_VERSION, probe
     assert probe[1].startswith("fixtures"), probe
     assert "site-packages" in probe[2] and str(REPO) not in probe[2], probe
