@@ -3,7 +3,8 @@
 Airflow reads its configuration when it is first imported, so ``start()``
 must run before anything imports ``airflow``; the harness imports it lazily.
 Connections and variables are plain ``AIRFLOW_CONN_*`` / ``AIRFLOW_VAR_*``
-environment variables, as in many deployments. Each DAG folder becomes a
+environment variables, as in many deployments, set by each environment
+around its runs (:mod:`airflow_e2e_harness.environment`). Each DAG folder becomes a
 local DAG bundle (Airflow 3's ``dag.test()`` only runs DAGs it can find in a
 bundle). The migrated sqlite database is cached per Airflow version, so a
 session pays for the migration once per machine.
@@ -102,12 +103,6 @@ class AirflowHome(Lifecycle):
             for name, path in self.dag_folders.items()
         ]
         self._set("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(bundles))
-
-    def set_connection(self, conn_id: str, uri_or_json: str) -> None:
-        self._set(f"AIRFLOW_CONN_{conn_id.upper()}", uri_or_json)
-
-    def set_variable(self, key: str, value: str) -> None:
-        self._set(f"AIRFLOW_VAR_{key.upper()}", value)
 
     # -- metadata database -------------------------------------------------------------------
     def _db_template(self) -> Path:

@@ -33,7 +33,7 @@ class ImageFailure:
         return (
             f"pod {self.namespace}/{self.pod}: container {self.container!r} cannot start, image "
             f"{self.image!r} is not on the node and cannot be pulled ({self.reason}: {self.message}). "
-            "Load it into the cluster (the cluster fixture's load_image) or fix the tag."
+            "List it in the environment's images= (it is then built and loaded) or fix the tag."
         )
 
 

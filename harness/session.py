@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,15 +70,6 @@ class Defaults:
     manifests: str | Iterable[Path] | None = None
 
 
-@dataclass
-class SessionInfo:
-    id: str = field(default_factory=lambda: time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}")
-
-    @property
-    def short_id(self) -> str:
-        return self.id.rsplit("-", 1)[-1]
-
-
 class E2ESession(Lifecycle):
     """One test session: ``with E2ESession() as e2e: with e2e.docker(...) as env: env.run(...)``.
 
@@ -106,7 +97,8 @@ class E2ESession(Lifecycle):
         self.kind_options = kind or KindOptions()
         self.defaults = defaults or Defaults()
         self.timer = timer or default_timer()
-        self.info = SessionInfo()
+        # Labels containers and networks, names artifact folders; the pid part suffixes names.
+        self.id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
         self.scratch = Path(tempfile.mkdtemp(prefix="airflow-e2e-"))
         self.home = AirflowHome(self.scratch / "airflow-home")
         self.bundle = FailureBundle(self.artifacts_path)
@@ -123,12 +115,8 @@ class E2ESession(Lifecycle):
 
     # -- identity -------------------------------------------------------------------------
     @property
-    def id(self) -> str:
-        return self.info.id
-
-    @property
     def short_id(self) -> str:
-        return self.info.short_id
+        return self.id.rsplit("-", 1)[-1]
 
     @property
     def artifacts_path(self) -> Path:

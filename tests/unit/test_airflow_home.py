@@ -18,7 +18,6 @@ def test_each_dag_folder_becomes_a_bundle_and_env_is_restored(
     monkeypatch.setenv("AIRFLOW_HOME", "/users/own/home")
     (tmp_path / "a" / "dags").mkdir(parents=True)
     (tmp_path / "b" / "dags").mkdir(parents=True)
-    monkeypatch.delenv("AIRFLOW_CONN_MOVIELENS", raising=False)
     bundles_before = os.environ.get("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST")
     home = AirflowHome(tmp_path / "home")
     with home:
@@ -30,10 +29,7 @@ def test_each_dag_folder_becomes_a_bundle_and_env_is_restored(
         assert [b["kwargs"]["path"] for b in bundles] == [
             str(tmp_path / "a" / "dags"), str(tmp_path / "b" / "dags"),
         ]
-        home.set_connection("movielens", "http://u:p@movielens:5000")
-        assert os.environ["AIRFLOW_CONN_MOVIELENS"] == "http://u:p@movielens:5000"
     assert os.environ["AIRFLOW_HOME"] == "/users/own/home"
-    assert "AIRFLOW_CONN_MOVIELENS" not in os.environ
     assert os.environ.get("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST") == bundles_before
 
 
