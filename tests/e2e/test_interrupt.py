@@ -30,8 +30,7 @@ INNER_TEST = textwrap.dedent(
     """
     import time
 
-    import docker
-import pytest
+    import pytest
 
     from airflow_e2e_harness.environment import Service
 

@@ -32,7 +32,7 @@ DAG = '''
 import pendulum
 from airflow.providers.cncf.kubernetes.operators.job import KubernetesJobOperator
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.sdk import DAG
+from airflow.sdk import DAG, task
 
 PROD = {prod!r}
 
@@ -48,10 +48,23 @@ with DAG(dag_id="written_for_prod", schedule=None, start_date=pendulum.datetime(
                           kubernetes_conn_id="prod_k8s", cluster_context="prod", **common)
     KubernetesJobOperator(task_id="job", name="g", wait_until_job_complete=True, job_poll_interval=1,
                           kubernetes_conn_id="prod_k8s", **common)
+    pod = dict(namespace="redirect", image="xcom-probe:e2e", image_pull_policy="Never", retries=0)
+
+    @task.kubernetes(task_id="taskflow", name="h", kubernetes_conn_id="prod_k8s", do_xcom_push=True, **pod)
+    def taskflow():
+        return {{"ran": "in a pod"}}
+
+    @task.kubernetes_cmd(task_id="taskflow_cmd", name="i", cluster_context="docker-desktop", **pod)
+    def taskflow_cmd():
+        return ["probe", "lines", "1"]
+
+    taskflow()
+    taskflow_cmd()
 '''
 
 TASKS = {
     "no_connection", "custom_conn_id", "docker_desktop", "in_cluster", "config_file", "deferrable", "job",
+    "taskflow", "taskflow_cmd",
 }
 
 TESTS = '''
@@ -77,6 +90,7 @@ def test_every_task_runs_on_the_harness_cluster(on_kind):
     run.raise_for_failures()
     assert set(run.redirected) == TASKS, run.redirected
     assert "cluster_context='docker-desktop'" in run.redirected["docker_desktop"]
+    assert run.xcoms["taskflow"] == {{"ran": "in a pod"}}
 
 
 def test_without_a_cluster_every_task_fails_at_once_saying_why(on_docker):

@@ -61,8 +61,9 @@ def user_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("venv")
     venv.create(root, with_pip=True)
     python = root / "bin" / "python"
+    env = {k: v for k, v in os.environ.items() if k != "PIP_CONSTRAINT"}  # tox sets the outer env's
     run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "-c", str(CONSTRAINTS), str(wheel), "fixtures"])
+         "-c", str(CONSTRAINTS), str(wheel), "fixtures"], env=env)
     return python
 
 
