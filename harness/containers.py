@@ -182,7 +182,8 @@ class TaskContainerJanitor:
 
     def sweep(self) -> int:
         removed = 0
-        for container in self.client.containers.list(all=True, filters={"status": "exited"}):
+        # "created": a container whose start failed (exec of a missing binary) stays so.
+        for container in self.client.containers.list(all=True, filters={"status": ["exited", "created"]}):
             created = container.attrs.get("Created", "")[:26].rstrip("Z")
             try:
                 when = datetime.fromisoformat(created).replace(tzinfo=UTC)

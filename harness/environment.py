@@ -4,7 +4,7 @@
 network with service containers on it, and a host data folder.
 :class:`KindEnvironment`: task images built and loaded into the kind cluster,
 manifests applied (a namespace first) and waited for, the namespace watched
-for image failures while DAGs run.
+for pods that cannot start while DAGs run.
 
 Both hand ``run()`` results back as :class:`~airflow_e2e_harness.runner.RunResult`,
 and both set Airflow connections, variables and the environment the DAG files
@@ -31,7 +31,7 @@ from airflow_e2e_harness.containers import DockerNetwork, ServiceContainer
 from airflow_e2e_harness.images import BuiltImage
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.manifests import Manifests, load_documents
-from airflow_e2e_harness.pod_watch import ImagePullWatchdog
+from airflow_e2e_harness.pod_watch import PodStartWatchdog
 from airflow_e2e_harness.runner import RunResult
 
 if TYPE_CHECKING:
@@ -269,7 +269,7 @@ class KindEnvironment(Environment):
         return values
 
     def observers(self) -> list[AbstractContextManager[Any]]:
-        return [ImagePullWatchdog(self.cluster.api, self.namespaces)]
+        return [PodStartWatchdog(self.cluster.api, self.namespaces)]
 
     def _kubernetes_target(self) -> AbstractContextManager[Any]:
         return self.session.redirect.target(self.cluster.kubeconfig, self.session.kind_assets.sidecar_image)

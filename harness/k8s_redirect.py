@@ -62,13 +62,13 @@ class KubernetesRedirect:
         """Register with Airflow's policy plugin manager (imports airflow: call after its home is set)."""
         if self._installed:
             return
-        _policy_manager().register(self, name="airflow-e2e-harness-k8s-redirect")
+        policy_manager().register(self, name="airflow-e2e-harness-k8s-redirect")
         self._installed = True
 
     def uninstall(self) -> None:
         if not self._installed:
             return
-        _policy_manager().unregister(self)
+        policy_manager().unregister(self)
         self._installed = False
 
     # -- where tasks go -------------------------------------------------------------------
@@ -112,7 +112,7 @@ class KubernetesRedirect:
         said = _what_the_dag_said(task)
         key = (task.dag_id, task.task_id)
         if self.kubeconfig is None:
-            task._pre_execute_hook = _refuse(task)
+            chain_pre_execute(task, _refuse(task))
             self.mapped[key] = f"{said} -> refused: no kind cluster in this environment"
             return
         if hasattr(task, "config_file"):
@@ -127,13 +127,25 @@ class KubernetesRedirect:
         self.mapped[key] = f"{said} -> harness kind cluster"
 
 
-def _policy_manager() -> pluggy.PluginManager:
+def policy_manager() -> pluggy.PluginManager:
     """The manager the DagBag's ``settings.task_policy`` calls into."""
     from airflow import settings
 
     if hasattr(settings, "get_policy_plugin_manager"):  # Airflow 3.2+
         return settings.get_policy_plugin_manager()
     return settings.POLICY_PLUGIN_MANAGER  # Airflow 3.1: made in settings.initialize()
+
+
+def chain_pre_execute(task: Any, check: Any) -> None:
+    """Run ``check(context)`` before the task's own pre-execute hook (if the DAG set one)."""
+    own = task._pre_execute_hook
+
+    def pre_execute(context: Any) -> None:
+        check(context)
+        if own is not None:
+            own(context)
+
+    task._pre_execute_hook = pre_execute
 
 
 def _what_the_dag_said(task: Any) -> str:

@@ -27,6 +27,7 @@ from airflow_e2e_harness.bundle import FailureBundle
 from airflow_e2e_harness.config import cache_dir, environ
 from airflow_e2e_harness.containers import TaskContainerJanitor, remove_session_leftovers
 from airflow_e2e_harness.daemon import DockerDaemon
+from airflow_e2e_harness.docker_image_check import DockerImageCheck
 from airflow_e2e_harness.images import BuiltImage, TaskImages, resolve_python_base
 from airflow_e2e_harness.k8s_redirect import KubernetesRedirect
 from airflow_e2e_harness.lifecycle import Lifecycle
@@ -103,6 +104,7 @@ class E2ESession(Lifecycle):
         self.home = AirflowHome(self.scratch / "airflow-home")
         self.bundle = FailureBundle(self.artifacts_path)
         self.redirect = KubernetesRedirect()
+        self.image_check = DockerImageCheck()
         self.runs: list[RunResult] = []
         self._stack = ExitStack()
         self._daemon: DockerDaemon | None = None
@@ -137,6 +139,7 @@ class E2ESession(Lifecycle):
         """Point Airflow at the private home; must come before anything imports airflow."""
         self.home.start()
         self.redirect.install()
+        self.image_check.install()
 
     def release(self) -> None:
         """Stop what came up on first use (containers, cluster, daemon); idempotent.
@@ -160,6 +163,7 @@ class E2ESession(Lifecycle):
             self.release()
         finally:
             self.redirect.uninstall()
+            self.image_check.uninstall()
             self.home.stop()
             if not self.keep.resources:
                 shutil.rmtree(self.scratch, ignore_errors=True)

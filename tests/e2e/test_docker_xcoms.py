@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+from airflow_e2e_harness.containers import TaskContainerJanitor
 from tests.e2e.expected import FAILURE_MARKER, SCENARIOS, probe_payload
 from tests.e2e.expected import PROBE_DS as DS
 from tests.e2e.expected import XCOMS_DAGS as DAGS
@@ -69,3 +70,26 @@ def test_report_of_a_failing_test_shows_the_container_output(
     assert f"artifacts (task logs, outputs, bundles): {artifacts}" in text
     logs = list(artifacts.glob("*/runs/docker_failure/*/corrupt_input.log"))
     assert len(logs) == 1 and FAILURE_MARKER in logs[0].read_text()
+
+
+def test_image_nobody_built_fails_before_any_pull_saying_so(xcoms_docker) -> None:
+    result = xcoms_docker.run("docker_unbuilt_image", DS)
+
+    assert result.states == {"unbuilt": "failed"}
+    log = result.tasks["unbuilt"].log
+    assert "'never-built-anywhere:e2e'" in log and "it was not built" in log, log
+    assert "Pulling docker image" not in log
+
+
+def test_container_whose_start_failed_is_swept(xcoms_docker) -> None:
+    client = xcoms_docker.session.docker_client
+    image_id = client.images.get("xcom-probe:e2e").id
+    janitor = TaskContainerJanitor(client, [image_id])
+
+    result = xcoms_docker.run("docker_bad_start", DS)
+
+    assert result.states == {"no_such_binary": "failed"}
+    left = client.containers.list(all=True, filters={"ancestor": image_id, "status": "created"})
+    assert left, "the operator leaves the container it could not start in state Created"
+    assert janitor.sweep() >= len(left)
+    assert client.containers.list(all=True, filters={"ancestor": image_id, "status": "created"}) == []

@@ -79,3 +79,14 @@ def test_failed_k8s_test_leaves_a_bundle_the_report_points_to(
     events = (bundles[0] / "namespace-bundle-check" / "events.txt").read_text()
     assert "corrupt-input" in events
     assert list((bundles[0] / "kind").rglob("kubelet.log")), "kind export logs hold the kubelet log"
+
+
+def test_pods_that_cannot_start_fail_fast_naming_the_cause(xcoms_k8s) -> None:
+    result = xcoms_k8s.run("k8s_cannot_start", DS)
+
+    assert result.states == {"missing_claim": "failed", "missing_config": "failed", "no_node": "failed"}
+    findings = "\n".join(result.findings)
+    assert 'persistentvolumeclaim "no-such-claim" not found' in findings, findings
+    assert "CreateContainerConfigError" in findings and "no-such-config" in findings, findings
+    assert "node affinity/selector" in findings, findings
+    print(f"three pods that cannot start: failed after {result.seconds:.1f}s in all (timeouts: 3 x 120 s)")

@@ -1,0 +1,77 @@
+"""A DockerOperator whose image was never built fails saying so, before the operator tries a pull.
+
+Without it, a missing task image turns into a pull from Docker Hub: on a
+machine without registries a DNS error about ``registry-1.docker.io``, on a
+laptop a "pull access denied" for a name that only ever existed locally.
+Like the Kubernetes redirect, this is a cluster policy (see
+:mod:`airflow_e2e_harness.k8s_redirect`); it adds a pre-execute check to
+every task of the docker provider (``DockerOperator``, ``@task.docker``, and
+subclasses), keeping any pre-execute hook the DAG set. Images whose registry
+answers are left to the operator to pull, as in production.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import docker
+import docker.errors
+import pluggy
+
+from airflow_e2e_harness.k8s_redirect import chain_pre_execute, policy_manager
+from airflow_e2e_harness.registry import registry_host, resolves
+
+hookimpl = pluggy.HookimplMarker("airflow.policy")
+FAMILY_MODULE = "airflow.providers.docker"
+
+
+class ImageNotBuilt(RuntimeError):
+    """A Docker task's image is not on the daemon, and no registry could supply it."""
+
+
+def is_docker_task(task: Any) -> bool:
+    return any(cls.__module__.startswith(FAMILY_MODULE) for cls in type(task).__mro__)
+
+
+class DockerImageCheck:
+    """The policy plugin; ``install()`` after Airflow's home is set."""
+
+    def __init__(self) -> None:
+        self._installed = False
+
+    def install(self) -> None:
+        if not self._installed:
+            policy_manager().register(self, name="airflow-e2e-harness-docker-image-check")
+            self._installed = True
+
+    def uninstall(self) -> None:
+        if self._installed:
+            policy_manager().unregister(self)
+            self._installed = False
+
+    @hookimpl
+    def task_policy(self, task: Any) -> None:
+        if is_docker_task(task) and hasattr(task, "image"):
+            chain_pre_execute(task, lambda context: check_image(task))
+
+
+def check_image(task: Any) -> None:
+    """Raise ImageNotBuilt when the (rendered) image is neither local nor pullable."""
+    image = str(task.image)
+    url = getattr(task, "docker_url", None) or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    client = docker.DockerClient(base_url=url, timeout=30)
+    try:
+        client.images.get(image)
+        return
+    except docker.errors.ImageNotFound:
+        pass
+    finally:
+        client.close()
+    if resolves(registry_host(image)):
+        return  # a registry answers: the operator pulls it, as it would in production
+    raise ImageNotBuilt(
+        f"task {task.task_id!r} of DAG {task.dag_id!r} runs image {image!r}, which is not on the Docker "
+        f"daemon at {url}, and no registry answers for it: it was not built. Add it to the "
+        f"environment's images (e.g. images={{{image!r}: 'path/to/its/build/context'}}), or fix the tag."
+    )
