@@ -18,6 +18,7 @@ from typing import Any
 from airflow_e2e_harness.airflow_home import AirflowHome
 from airflow_e2e_harness.capture import split_by_task, task_key, tee_output
 from airflow_e2e_harness.timing import Timer, default_timer
+from airflow_e2e_harness.xcom_readback import read_xcoms
 
 
 class DagImportError(RuntimeError):
@@ -193,8 +194,6 @@ class DagRunner:
         return result
 
     def _collect(self, dag_id: str, when: datetime, dag_run: Any, log_path: Path) -> RunResult:
-        from airflow_e2e_harness.xcom_readback import read_xcoms
-
         logs = split_by_task(log_path.read_text(errors="replace"))
         xcoms = read_xcoms(dag_run)
         result = RunResult(dag_id, when, dag_run.run_id, str(dag_run.state), log_path=log_path)

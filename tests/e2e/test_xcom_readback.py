@@ -42,3 +42,14 @@ def test_xcoms_are_what_a_downstream_task_receives(airflow_e2e: E2ESession, tmp_
     assert result.xcoms["a_tuple"] == (1, 2)
     assert [result.xcoms[f"mapped[{i}]"] for i in range(3)] == ["10", "20", "30"]
     assert several == {"count": "3", "names": ["a", "b"], "return_value": {"count": "3", "names": ["a", "b"]}}
+
+
+def test_failure_behind_an_all_done_cleanup_is_not_ok(airflow_e2e: E2ESession) -> None:
+    with airflow_e2e.docker(dags=XCOMS_DAGS) as env:
+        result = env.run("teardown_hides_failure", PROBE_DS)
+
+    assert result.state == "success"  # Airflow's own verdict: the leaf task succeeded
+    assert result.states == {"load": "failed", "cleanup": "success"}
+    assert not result.ok
+    with pytest.raises(AssertionError, match="the warehouse refused the batch"):
+        result.raise_for_failures()
