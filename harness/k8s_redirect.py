@@ -7,27 +7,43 @@ production name a ``cluster_context``, a ``kubernetes_conn_id``, a
 ``config_file`` or ``in_cluster=True``. Airflow's supported hook for changing
 operator arguments without editing a DAG is a cluster policy: this module
 registers one on Airflow's policy plugin manager (beside the user's own
-policies), which the DagBag applies to every task it loads.
+policies, and after them: ``trylast``, so a local-settings policy that sets a
+production connection cannot undo it), which the DagBag applies to every task
+it loads.
 
 For each task of the family (any class in its MRO from
-``airflow.providers.cncf.kubernetes``): ``config_file`` becomes the harness
-kubeconfig, ``cluster_context`` None, ``in_cluster`` False and the connection
-the harness's own. The connection carries no ``kube_config_path`` for tasks
-that have ``config_file``: deferrable pods turn ``config_file`` into a config
-dict, and the async hook refuses both at once. Tasks without ``config_file``
-get a second connection that does carry it. While a run lasts, the kubernetes
-clients' default kubeconfig location (read once, at import) points at the
-harness kubeconfig too, and in-cluster variables are unset by the caller.
+``airflow.providers.cncf.kubernetes``; for a mapped task, its operator class):
+``config_file`` becomes the harness kubeconfig, ``cluster_context`` None,
+``in_cluster`` False, and ``kubernetes_conn_id`` one of two harness
+connections, so that every hook the provider builds, sync or async, finds the
+harness kubeconfig first and never reaches its default-client fallbacks:
 
-With no cluster in the environment such a task fails as it starts, naming
-what to add, before any client is made.
+* ``CONN_ID`` carries no ``kube_config_path``. It is for pod operators that
+  defer with ``KubernetesPodTrigger``: they turn ``config_file`` (or, without
+  one, ``KUBECONFIG``) into a ``config_dict`` for the trigger, and the async
+  hook refuses a ``config_dict`` and a ``kube_config_path`` at once.
+* ``CONN_ID_WITH_PATH`` carries it, for everything else: tasks without a
+  ``config_file`` attribute (Kueue install, Spark sensor) and job operators,
+  whose ``KubernetesJobTrigger`` hands ``config_file`` to an async hook that
+  ignores it and reads only the connection.
+
+Cached clients a DAG may have built while it was parsed are dropped. A mapped
+task gets the same treatment on each mapped instance as it starts (expanded
+values included). With no cluster in the environment such a task fails as it
+starts (``NoClusterError``), naming what to add, before any client is made.
+
+:meth:`KubernetesRedirect.target` also points the kubernetes clients' default
+kubeconfig location (read once, at import) at the harness kubeconfig while a
+run lasts, for code outside the family; in-cluster variables are unset by the
+caller.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -38,31 +54,66 @@ FAMILY_MODULE = "airflow.providers.cncf.kubernetes"
 CONN_ID = "airflow_e2e_kind"
 CONN_ID_WITH_PATH = "airflow_e2e_kind_path"
 NOWHERE = "/nonexistent/airflow-e2e-harness/no-cluster-kubeconfig"
+# What selects a cluster on the family's operators (pod.py, job.py, resource.py, pod_exec.py, kueue.py,
+# spark_kubernetes.py, sensors/spark_kubernetes.py): each hook is built from exactly these.
+CLUSTER_ATTRIBUTES = ("kubernetes_conn_id", "cluster_context", "config_file", "in_cluster")
+# Classes whose deferral builds a config_dict from config_file (KubernetesPodOperator.invoke_defer_method)
+# and whose subclasses defer some other way (KubernetesJobOperator.execute_deferrable).
+POD_TRIGGER_CLASS = "KubernetesPodOperator"
+JOB_CLASS = "KubernetesJobOperator"
 
 
 class NoClusterError(RuntimeError):
     """A Kubernetes task ran in an environment that has no cluster."""
 
 
+def operator_class(task: Any) -> type:
+    """The class a task runs as: a mapped task's operator class, else the task's own."""
+    cls = getattr(task, "operator_class", None)
+    return cls if isinstance(cls, type) else type(task)
+
+
+def _family_names(cls: type) -> set[str]:
+    return {c.__name__ for c in cls.__mro__ if c.__module__.startswith(FAMILY_MODULE)}
+
+
 def is_kubernetes_task(task: Any) -> bool:
-    return any(cls.__module__.startswith(FAMILY_MODULE) for cls in type(task).__mro__)
+    return bool(_family_names(operator_class(task)))
+
+
+def is_mapped(task: Any) -> bool:
+    return isinstance(getattr(task, "partial_kwargs", None), dict) and hasattr(task, "operator_class")
+
+
+def connection_for(cls: type) -> str:
+    """The harness connection a task of ``cls`` gets (see the module docstring)."""
+    names = _family_names(cls)
+    defers_with_config_dict = POD_TRIGGER_CLASS in names and JOB_CLASS not in names
+    return CONN_ID if defers_with_config_dict else CONN_ID_WITH_PATH
 
 
 class KubernetesRedirect:
-    """The policy plugin; :meth:`target` says where tasks go while a DAG is parsed and run."""
+    """The policy plugin. Set :attr:`kubeconfig` (None: no cluster) before DAGs are parsed.
 
-    def __init__(self) -> None:
-        self.kubeconfig: Path | None = None
-        self.sidecar_image: str | None = None
+    ``mapped`` says, per ``(dag_id, task_id)``, what the DAG had said and where the task goes.
+    """
+
+    def __init__(self, kubeconfig: Path | None = None, sidecar_image: str | None = None) -> None:
+        self.kubeconfig: Path | None = kubeconfig
+        self.sidecar_image: str | None = sidecar_image
         self.mapped: dict[tuple[str, str], str] = {}
         self._installed = False
 
     # -- registration ---------------------------------------------------------------------
+    @property
+    def installed(self) -> bool:
+        return self._installed
+
     def install(self) -> None:
         """Register with Airflow's policy plugin manager (imports airflow: call after its home is set)."""
         if self._installed:
             return
-        policy_manager().register(self, name="airflow-e2e-harness-k8s-redirect")
+        policy_manager().register(self, name=f"airflow-e2e-harness-k8s-redirect-{id(self):x}")
         self._installed = True
 
     def uninstall(self) -> None:
@@ -72,20 +123,23 @@ class KubernetesRedirect:
         self._installed = False
 
     # -- where tasks go -------------------------------------------------------------------
-    def connections(self) -> dict[str, str]:
-        """``AIRFLOW_CONN_*`` values for the harness connections (empty without a cluster)."""
+    def connection_json(self, conn_id: str = CONN_ID) -> str | None:
+        """The ``AIRFLOW_CONN_<CONN_ID>`` value for one harness connection (None without a cluster)."""
         if self.kubeconfig is None:
-            return {}
+            return None
         extra: dict[str, str] = {}
+        if conn_id == CONN_ID_WITH_PATH:
+            extra["kube_config_path"] = str(self.kubeconfig)
+        elif conn_id != CONN_ID:
+            raise ValueError(f"not a harness connection: {conn_id!r}")
         if self.sidecar_image:
             extra["xcom_sidecar_container_image"] = self.sidecar_image
-        with_path = {**extra, "kube_config_path": str(self.kubeconfig)}
-        return {
-            f"AIRFLOW_CONN_{CONN_ID.upper()}": json.dumps({"conn_type": "kubernetes", "extra": extra}),
-            f"AIRFLOW_CONN_{CONN_ID_WITH_PATH.upper()}": json.dumps(
-                {"conn_type": "kubernetes", "extra": with_path}
-            ),
-        }
+        return json.dumps({"conn_type": "kubernetes", "extra": extra})
+
+    def connections(self) -> dict[str, str]:
+        """``AIRFLOW_CONN_*`` variables for both harness connections (empty without a cluster)."""
+        values = {f"AIRFLOW_CONN_{c.upper()}": self.connection_json(c) for c in (CONN_ID, CONN_ID_WITH_PATH)}
+        return {name: value for name, value in values.items() if value is not None}
 
     @contextmanager
     def target(self, kubeconfig: Path | None, sidecar_image: str | None = None) -> Iterator[None]:
@@ -104,27 +158,44 @@ class KubernetesRedirect:
         return {task: how for (dag, task), how in self.mapped.items() if dag == dag_id}
 
     # -- the policy -----------------------------------------------------------------------
-    @hookimpl
+    @hookimpl(trylast=True)
     def task_policy(self, task: Any) -> None:
-        """Airflow calls this for every task the DagBag loads (``airflow.policy`` hook)."""
+        """Airflow calls this for every task the DagBag loads, after the user's own policies."""
         if not is_kubernetes_task(task):
             return
-        said = _what_the_dag_said(task)
+        said = what_the_dag_said(task)
         key = (task.dag_id, task.task_id)
-        if self.kubeconfig is None:
+        kubeconfig = None if self.kubeconfig is None else str(self.kubeconfig)
+        if kubeconfig is None:
             chain_pre_execute(task, _refuse(task))
+            # Should anything run regardless, it finds a connection that does not exist and no file.
+            if not is_mapped(task):
+                point_at(task, NOWHERE)
             self.mapped[key] = f"{said} -> refused: no kind cluster in this environment"
             return
-        if hasattr(task, "config_file"):
-            task.config_file = str(self.kubeconfig)
-            task.kubernetes_conn_id = CONN_ID
+        if is_mapped(task):
+            chain_pre_execute(task, lambda context: point_at(context["task"], kubeconfig))
+            self.mapped[key] = f"{said} -> harness kind cluster (each mapped instance, as it starts)"
         else:
-            task.kubernetes_conn_id = CONN_ID_WITH_PATH
-        if hasattr(task, "cluster_context"):
-            task.cluster_context = None
-        if hasattr(task, "in_cluster"):
-            task.in_cluster = False
-        self.mapped[key] = f"{said} -> harness kind cluster"
+            point_at(task, kubeconfig)
+            self.mapped[key] = f"{said} -> harness kind cluster"
+
+
+def point_at(task: Any, kubeconfig: str) -> None:
+    """Make every hook ``task`` builds load ``kubeconfig``, and nothing but it."""
+    cls = type(task)
+    task.kubernetes_conn_id = connection_for(cls)
+    if hasattr(task, "config_file"):  # every class that gets CONN_ID has it
+        task.config_file = kubeconfig
+    if hasattr(task, "cluster_context"):
+        task.cluster_context = None  # the connection has none: the kubeconfig's current context
+    if hasattr(task, "in_cluster"):
+        task.in_cluster = False  # False, not None: None would let the connection's extra decide
+    for klass in cls.__mro__:  # a hook or client built while the DAG was parsed
+        if klass.__module__.startswith(FAMILY_MODULE):
+            for name, value in vars(klass).items():
+                if isinstance(value, cached_property):
+                    vars(task).pop(name, None)
 
 
 def policy_manager() -> pluggy.PluginManager:
@@ -136,33 +207,48 @@ def policy_manager() -> pluggy.PluginManager:
     return settings.POLICY_PLUGIN_MANAGER  # Airflow 3.1: made in settings.initialize()
 
 
-def chain_pre_execute(task: Any, check: Any) -> None:
-    """Run ``check(context)`` before the task's own pre-execute hook (if the DAG set one)."""
-    own = task._pre_execute_hook
+def chain_pre_execute(task: Any, check: Callable[[Any], None]) -> None:
+    """Run ``check(context)`` before the task's own pre-execute hook (if the DAG set one).
+
+    The task runner calls ``task._pre_execute_hook`` first thing in ``_execute_task``,
+    before ``pre_execute``, ``execute`` and a deferred task's resumption. A mapped task
+    passes it on, as the ``pre_execute`` argument, to each instance it unmaps.
+    """
+    if is_mapped(task):
+        own = task.partial_kwargs.get("pre_execute")
+    else:
+        own = task._pre_execute_hook
 
     def pre_execute(context: Any) -> None:
         check(context)
         if own is not None:
             own(context)
 
-    task._pre_execute_hook = pre_execute
+    if is_mapped(task):
+        task.partial_kwargs["pre_execute"] = pre_execute
+    else:
+        task._pre_execute_hook = pre_execute
 
 
-def _what_the_dag_said(task: Any) -> str:
-    parts = [f"kubernetes_conn_id={getattr(task, 'kubernetes_conn_id', None)!r}"]
-    for name in ("cluster_context", "config_file", "in_cluster"):
-        value = getattr(task, name, None)
-        if value:
-            parts.append(f"{name}={value!r}")
+def what_the_dag_said(task: Any) -> str:
+    """The cluster-selecting arguments as the DAG (and any earlier policy) left them."""
+    if is_mapped(task):  # what .partial() said; .expand() values are known only at run time
+        get: Callable[[str], Any] = task.partial_kwargs.get
+        conn = task.partial_kwargs.get("kubernetes_conn_id", "kubernetes_default")
+    else:
+        get = lambda name: getattr(task, name, None)  # noqa: E731
+        conn = get("kubernetes_conn_id")
+    parts = [f"kubernetes_conn_id={conn!r}"]
+    parts += [f"{name}={get(name)!r}" for name in CLUSTER_ATTRIBUTES[1:] if get(name)]
     return ", ".join(parts)
 
 
-def _refuse(task: Any) -> Any:
+def _refuse(task: Any) -> Callable[[Any], None]:
     message = (
-        f"task {task.task_id!r} of DAG {task.dag_id!r} is a {type(task).__name__}, but this harness "
-        "environment has no kind cluster, and it will not fall back to KUBECONFIG, ~/.kube/config or "
-        "in-cluster configuration. Run the DAG in an environment made with airflow_e2e.kind(...) "
-        "(E2ESession.kind(...) outside pytest)."
+        f"task {task.task_id!r} of DAG {task.dag_id!r} is a {operator_class(task).__name__}, but this "
+        "harness environment has no kind cluster: run the DAG in an environment made with "
+        "`airflow_e2e.kind(...)` (`E2ESession.kind(...)` outside pytest). It was not sent to "
+        "KUBECONFIG, ~/.kube/config, in-cluster configuration or its own connection."
     )
 
     def refuse(context: Any) -> None:
