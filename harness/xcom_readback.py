@@ -11,31 +11,42 @@ runs ``json.loads`` on it): the str ``'{"a": 1}'`` comes back a dict and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_e2e_harness.capture import task_key
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-def read_xcoms(dag_run: Any) -> dict[str, dict[str, Any]]:
+
+def read_xcoms(dag_run: Any, session: Session | None = None) -> dict[str, dict[str, Any]]:
     """``{task_key: {xcom key: value}}`` for every task instance of ``dag_run``.
 
-    ``task_key`` is ``task`` or ``task[2]`` for a mapped task instance; the keys
-    include ``return_value`` and, for ``multiple_outputs``, one per dict key.
+    ``task_key`` is ``task``, or ``task[2]`` for a mapped task instance; every
+    task instance of the run is there, with ``{}`` when it pushed nothing (a
+    task returning None pushes no XCom; a downstream task then receives None).
+    The keys are ``return_value`` and, for ``multiple_outputs``, one per dict key.
+    Airflow 3.1, 3.2 and 3.3 share every import below.
     """
+    from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
-    from airflow.sdk.bases.xcom import _XComValueWrapper
+    from airflow.sdk.execution_time.comms import XComResult
     from airflow.sdk.execution_time.xcom import resolve_xcom_backend
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    backend = resolve_xcom_backend()  # the user's custom backend, if configured
-    query = select(XComModel.task_id, XComModel.map_index, XComModel.key, XComModel.value).where(
-        XComModel.dag_id == dag_run.dag_id, XComModel.run_id == dag_run.run_id,
-    )
-    found: dict[str, dict[str, Any]] = {}
-    with create_session() as session:
-        rows = session.execute(query).all()
-    for task_id, map_index, key, raw in rows:
-        value = backend.deserialize_value(_XComValueWrapper(raw))
+    if session is None:
+        with create_session() as own:
+            return read_xcoms(dag_run, own)
+    backend = resolve_xcom_backend()  # [core] xcom_backend, as the task SDK resolves it
+    where = {"dag_id": dag_run.dag_id, "run_id": dag_run.run_id}
+    tis = select(TaskInstance.task_id, TaskInstance.map_index).filter_by(**where)
+    xcoms = select(XComModel.task_id, XComModel.map_index, XComModel.key, XComModel.value).filter_by(**where)
+    found: dict[str, dict[str, Any]] = {
+        task_key(task_id, map_index): {} for task_id, map_index in session.execute(tis)
+    }
+    for task_id, map_index, key, raw in session.execute(xcoms):
+        # What BaseXCom.get_one does with the execution API's answer (the raw column value).
+        value = None if raw is None else backend.deserialize_value(XComResult(key=key, value=raw))
         found.setdefault(task_key(task_id, map_index), {})[key] = value
     return found
