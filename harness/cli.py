@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 
-from airflow_e2e_harness.containers import remove_session_leftovers
-from airflow_e2e_harness.daemon import DaemonUnavailable, DockerDaemon, ping
+from airflow_e2e_harness.cleanup import Sweeper
+from airflow_e2e_harness.daemon import DaemonUnavailable, DockerDaemon, ping, reachable_clients, stop_process
+from airflow_e2e_harness.interrupts import sigterm_as_keyboard_interrupt
 from airflow_e2e_harness.provision.steps import ProvisionError
 from airflow_e2e_harness.session import E2ESession, KeepOptions, KindOptions
 
@@ -39,7 +39,8 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
 def cmd_run(args: argparse.Namespace) -> int:
     """One DAG run in a Docker or kind environment, as the pytest fixtures would wire it."""
     keep = KeepOptions(daemon=args.keep_all, cluster=args.keep_all, resources=args.keep_all)
-    kind = KindOptions(cluster_name=args.cluster_name, node_image=args.kind_image)
+    name = args.cluster_name or ("airflow-e2e" if args.keep_all else None)  # kept: a name to find it again
+    kind = KindOptions(cluster_name=name, node_image=args.kind_image)
     session = E2ESession(keep=keep, kind=kind)
     images: dict[str, str] | str | None = _pairs(args.image, "--image") or args.images
     common = dict(
@@ -71,22 +72,24 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         print(f"harness daemon at {daemon.own_url}: {'running' if client else 'not running'}")
         return 0 if client else 1
     elif args.action == "stop":
-        try:
-            pid = int(daemon.pidfile.read_text().strip())
-        except (OSError, ValueError):
-            print("harness daemon: not running")
-            return 0
-        os.kill(pid, signal.SIGTERM)
-        print(f"harness daemon: sent SIGTERM to {pid}")
+        with daemon.leases.locked():
+            users = daemon.leases.prune()
+            if users and not args.force:
+                print(f"harness daemon: used by live session(s) {', '.join(users)}; not stopped (--force)")
+                return 1
+            daemon.keep_marker.unlink(missing_ok=True)
+            stopped = stop_process(daemon.pidfile)
+        print("harness daemon: stopped" if stopped else "harness daemon: not running")
     return 0
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
-    """Remove every container and network the harness labelled, e.g. after `kill -9`."""
-    with DockerDaemon(allow_start=False) as daemon:
-        assert daemon.client is not None
-        removed = remove_session_leftovers(daemon.client)
-    print(f"removed {removed} container(s)/network(s) left by the harness")
+    """Remove what killed sessions left (clusters, containers, networks, Airflow homes, the daemon)."""
+    clients = reachable_clients()
+    report = Sweeper(clients, include_kept=args.kept, stop_daemon=True).sweep()
+    for client in clients:
+        client.close()
+    print(report)
     return 0
 
 
@@ -101,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_provision)
     d = sub.add_parser("daemon", help="start, stop or check the harness-owned Docker daemon")
     d.add_argument("action", choices=["start", "stop", "status"])
+    d.add_argument("--force", action="store_true", help="stop: even while sessions use it")
     d.set_defaults(func=cmd_daemon)
     r = sub.add_parser("run", help="run one DAG once in a Docker environment, or a kind one with --kind")
     r.add_argument("dag_id")
@@ -116,13 +120,17 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--kind", action="store_true", help="run in the kind cluster")
     r.add_argument("--manifests", action="append", default=[], metavar="GLOB", help="kind: manifests")
     r.add_argument("--namespace", default="default", help="kind: the namespace (${NAMESPACE} in manifests)")
-    r.add_argument("--cluster-name", default="airflow-e2e")
+    r.add_argument("--cluster-name", help="reuse (or create and share) this cluster; default: one of its own")
     r.add_argument("--kind-image", default=os.environ.get("HARNESS_KIND_IMAGE"))
     r.add_argument("--keep-all", action="store_true", help="keep daemon, cluster and resources")
     r.set_defaults(func=cmd_run)
-    c = sub.add_parser("cleanup", help="remove containers and networks left by killed runs")
+    c = sub.add_parser(
+        "cleanup", help="remove what killed sessions left: clusters, containers, networks, Airflow homes",
+    )
+    c.add_argument("--kept", action="store_true", help="also kept clusters and a kept harness daemon")
     c.set_defaults(func=cmd_cleanup)
     args = parser.parse_args(argv)
+    sigterm_as_keyboard_interrupt()
     try:
         return int(args.func(args))
     except (DaemonUnavailable, ProvisionError, FileNotFoundError, ValueError) as err:

@@ -27,6 +27,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from pytest_kind import KindCluster
 
+from airflow_e2e_harness.cluster_state import ClusterState
 from airflow_e2e_harness.config import environ
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.provision.kind_assets import KindAssets
@@ -36,6 +37,19 @@ from airflow_e2e_harness.timing import Timer, default_timer
 
 DATA_PLACEHOLDER = "__HARNESS_DATA_DIR__"
 DATA_CONTAINER_PATH = "/data"
+
+
+def remove_unused_kind_network(client: docker.DockerClient) -> bool:
+    """Remove the ``kind`` network when no container is attached to it."""
+    for network in client.networks.list(names=["kind"]):
+        network.reload()
+        if network.name == "kind" and not network.attrs.get("Containers"):
+            try:
+                network.remove()
+                return True
+            except docker.errors.APIError:
+                return False
+    return False
 
 
 class ClusterNotReady(RuntimeError):
@@ -104,8 +118,29 @@ def render_kind_config(config: Path | None, data_dir: Path, dest: Path) -> Path:
     return dest
 
 
+class ClusterNotOurs(ProvisionError):
+    """A kind cluster of that name exists that the harness did not make: it is the user's."""
+
+
 class Cluster(Lifecycle):
-    """Create (or reuse) a kind cluster, wait for it, load images, delete it."""
+    """Create (or reuse) a kind cluster, wait for it, load images, delete it.
+
+    Sessions sharing a cluster by name each hold a lease on it; create, reuse
+    and delete are decided under the cluster's lock, and the last session to
+    leave deletes it (unless kept). Clusters the harness did not make are
+    never reused or deleted.
+
+    :param assets: kind binary, node image and kubectl.
+    :param docker_env: what kind needs to reach the daemon (DOCKER_HOST and TLS).
+    :param docker_client: the same daemon, through the SDK.
+    :param name: the kind cluster name.
+    :param session: the id of the session holding the lease.
+    :param keep: leave the cluster running when this session is its last user.
+    :param run_dir: where this session's kubeconfig and rendered kind config go.
+    :param config: a kind config of the user's (the harness adds its /data mount).
+    :param timer: the phase timer.
+    :param ready_timeout: seconds to wait for nodes and kube-system pods.
+    """
 
     def __init__(
         self,
@@ -114,7 +149,7 @@ class Cluster(Lifecycle):
         docker_client: docker.DockerClient,
         *,
         name: str = "pytest-kind",
-        data_dir: Path,
+        session: str = "",
         keep: bool = False,
         run_dir: Path | None = None,
         config: Path | None = None,
@@ -125,7 +160,9 @@ class Cluster(Lifecycle):
         self.docker_env = dict(docker_env)
         self.docker = docker_client
         self.name = name
-        self.data_dir = data_dir
+        self.session = session or f"pid-{os.getpid()}"
+        self.state = ClusterState(name)
+        self.data_dir = self.state.data_dir
         self.keep = keep
         self.timer = timer or default_timer()
         self.ready_timeout = ready_timeout
@@ -141,16 +178,30 @@ class Cluster(Lifecycle):
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
-        self.create()
+        with self.state.leases.locked():
+            others = self.state.leases.prune()
+            self.create(others)
+            self.state.leases.add(self.session)
         self.wait_ready()
 
     def stop(self) -> None:
-        if self.keep:
-            self.timer.log(f"cluster {self.name}: kept (kubeconfig: {self.kubeconfig})")
-            return
-        self.delete()
-        if self._own_run_dir:
-            shutil.rmtree(self.run_dir, ignore_errors=True)
+        try:
+            with self.state.leases.locked():
+                self.state.leases.remove(self.session)
+                others = self.state.leases.prune()
+                if others:
+                    users = f"{len(others)} other session(s)"
+                    self.timer.log(f"cluster {self.name}: still used by {users}, left running")
+                elif self.keep:
+                    self.state.write(kept=True)
+                    self.timer.log(f"cluster {self.name}: kept (kubeconfig: {self.kubeconfig})")
+                elif self.state.recorded():
+                    self.delete()
+                    self._remove_kind_network()
+                    self.state.forget()
+        finally:
+            if self._own_run_dir:
+                shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def _kind(self, *args: str) -> subprocess.CompletedProcess[str]:
         env = dict(os.environ) | self.docker_env
@@ -163,13 +214,17 @@ class Cluster(Lifecycle):
         out = self._kind("get", "clusters")
         return self.name in out.stdout.split()
 
-    def create(self) -> None:
-        """Create the cluster from kind-config.yaml, or reuse one of that name."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        config = render_kind_config(self.config, self.data_dir, self.run_dir / "kind-config.yaml")
+    def create(self, others: list[str] | None = None) -> None:
+        """Create the cluster, or reuse the harness's cluster of that name; call under the lock."""
         self.kubeconfig.touch(0o600, exist_ok=True)
         os.chmod(self.kubeconfig, 0o600)
         if self.exists():
+            if not self.state.recorded():
+                raise ClusterNotOurs(
+                    f"a kind cluster named {self.name!r} exists that the harness did not create, so it "
+                    "is left alone: choose another name (--cluster-name, or none for a cluster of "
+                    f"this session's own), or delete it yourself (kind delete cluster --name {self.name})"
+                )
             # pytest-kind would reuse it but leave our fresh kubeconfig empty.
             out = self._kind(
                 "export", "kubeconfig", "--name", self.name, "--kubeconfig", str(self.kubeconfig)
@@ -177,7 +232,18 @@ class Cluster(Lifecycle):
             if out.returncode != 0:
                 raise ProvisionError(f"kind export kubeconfig failed:\n{out.stderr}")
             self._adopt_data_dir()
-            self.timer.log(f"cluster {self.name}: exists, reusing it (data folder {self.data_dir})")
+            users = f", shared with {len(others)} live session(s)" if others else ""
+            self.timer.log(f"cluster {self.name}: exists, reusing it (data folder {self.data_dir}{users})")
+            self.state.write(kept=False)
+            return
+        # Recorded before kind starts: a session killed mid-create leaves a trace for cleanup.
+        self.state.forget()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.state.write(
+            name=self.name, created_by=self.session, kept=False,
+            kind_network_created=not self._kind_network_exists(),
+        )
+        config = render_kind_config(self.config, self.data_dir, self.run_dir / "kind-config.yaml")
         with self.timer.phase(f"cluster create ({self.name})") as phase, environ(self.docker_env):
             phase.note = self.assets.node_image
             try:
@@ -210,6 +276,15 @@ class Cluster(Lifecycle):
         """``kind export logs`` into ``dest`` (node journal, kubelet, containerd, pods)."""
         out = self._kind("export", "logs", str(dest), "--name", self.name)
         (dest / "kind-export.txt").write_text(out.stdout + out.stderr)
+
+    def _kind_network_exists(self) -> bool:
+        return bool(self.docker.networks.list(names=["kind"]))
+
+    def _remove_kind_network(self) -> None:
+        """kind never removes its ``kind`` network; the harness does when it made it and it is unused."""
+        if not self.state.read().get("kind_network_created"):
+            return
+        remove_unused_kind_network(self.docker)
 
     def delete(self) -> None:
         with self.timer.phase(f"cluster delete ({self.name})"), environ(self.docker_env):

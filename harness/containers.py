@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import docker
@@ -166,36 +165,6 @@ class ServiceContainer(Lifecycle):
         except docker.errors.NotFound:
             pass
         self.container = None
-
-
-class TaskContainerJanitor:
-    """Removes the stopped task containers that runs left behind (``auto_remove="never"``).
-
-    Only containers created during this session from the given images are
-    touched, so a user's own containers on a shared daemon are never removed.
-    """
-
-    def __init__(self, client: docker.DockerClient, image_ids: Sequence[str]) -> None:
-        self.client = client
-        self.image_ids = set(image_ids)
-        self.since = datetime.now(UTC)
-
-    def sweep(self) -> int:
-        removed = 0
-        # "created": a container whose start failed (exec of a missing binary) stays so.
-        for container in self.client.containers.list(all=True, filters={"status": ["exited", "created"]}):
-            created = container.attrs.get("Created", "")[:26].rstrip("Z")
-            try:
-                when = datetime.fromisoformat(created).replace(tzinfo=UTC)
-            except ValueError:
-                continue
-            if container.attrs.get("Image") in self.image_ids and when >= self.since:
-                try:
-                    container.remove()
-                    removed += 1
-                except docker.errors.APIError:
-                    pass
-        return removed
 
 
 def remove_session_leftovers(client: docker.DockerClient, session: str | None = None) -> int:

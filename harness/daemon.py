@@ -3,10 +3,15 @@
 Order of preference: the user's daemon, found as the docker CLI finds it
 (:mod:`airflow_e2e_harness.docker_endpoint`: DOCKER_HOST, the current
 context, the default and rootless sockets);
-a harness daemon left running by an earlier ``--keep`` run; otherwise a new
-dockerd with its own socket and data-root under the harness cache (installed
-from Debian packages first when the host has no engine). The data-root lives
-in the cache on purpose: base, node and task images survive between runs.
+the harness daemon when another session (or a ``--keep-daemon`` run) has it
+up; otherwise a new dockerd with its own socket and data-root under the
+harness cache (installed from Debian packages first when the host has no
+engine). The data-root lives in the cache on purpose: base, node and task
+images survive between runs.
+
+Every session using the harness daemon holds a lease on it
+(:mod:`airflow_e2e_harness.leases`); the last one to leave stops it, unless
+it was kept (a ``keep`` marker next to the socket).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from docker.tls import TLSConfig
 
 from airflow_e2e_harness.config import cache_dir
 from airflow_e2e_harness.docker_endpoint import ContextNotFound, candidates
+from airflow_e2e_harness.leases import Leases
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.provision.engine import InstallEngine
 from airflow_e2e_harness.provision.runtime_wrapper import (
@@ -60,8 +66,64 @@ def ping(url: str, timeout: float = 5.0, tls: TLSConfig | None = None) -> docker
         return None
 
 
+def own_state_dir() -> Path:
+    return cache_dir() / "docker"
+
+
+def stop_process(pidfile: Path, timeout: float = 60.0) -> bool:
+    """SIGTERM the process named in ``pidfile`` and wait for it; False when none was running."""
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pidfile.unlink(missing_ok=True)
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    pidfile.unlink(missing_ok=True)
+    return True
+
+
+def reachable_clients() -> list[docker.DockerClient]:
+    """Every daemon the harness may have used: the user's (as the CLI finds it) and the harness's own."""
+    clients: list[docker.DockerClient] = []
+    urls = set()
+    try:
+        endpoints = candidates()
+    except ContextNotFound:
+        endpoints = []
+    own = f"unix://{own_state_dir() / 'docker.sock'}"
+    for url, tls in [(e.url, e.tls) for e in endpoints] + [(own, None)]:
+        if url in urls:
+            continue
+        urls.add(url)
+        client = ping(url, tls=tls)
+        if client is not None:
+            clients.append(client)
+    return clients
+
+
 class DockerDaemon(Lifecycle):
-    """Owns (or borrows) one Docker daemon for the duration of a session."""
+    """Borrows the user's Docker daemon, or shares the harness's own for a session.
+
+    :param keep: leave the harness daemon running when this session is its last user.
+    :param allow_start: start a harness daemon when none answers (else DaemonUnavailable).
+    :param use_existing: look for the user's daemon first.
+    :param state_dir: the harness daemon's socket, pidfile, log, data-root and leases.
+    :param session: the lease's name (the session id).
+    :param timer: the phase timer.
+    :param start_timeout: seconds to wait for a new dockerd to answer.
+    """
 
     def __init__(
         self,
@@ -70,17 +132,20 @@ class DockerDaemon(Lifecycle):
         allow_start: bool = True,
         use_existing: bool = True,
         state_dir: Path | None = None,
+        session: str | None = None,
         timer: Timer | None = None,
         start_timeout: float = 60.0,
     ) -> None:
         self.keep = keep
         self.allow_start = allow_start
         self.use_existing = use_existing
-        self.state_dir = state_dir or cache_dir() / "docker"
+        self.state_dir = state_dir or own_state_dir()
+        self.session = session or f"pid-{os.getpid()}"
+        self.leases = Leases(self.state_dir / "leases")
         self.timer = timer or default_timer()
         self.start_timeout = start_timeout
         self.url: str = ""
-        self.owned = False
+        self.owned = False  # the harness's daemon (this session holds a lease), not the user's
         self.client: docker.DockerClient | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._env: dict[str, str] = {}  # set when a TLS endpoint needs more than DOCKER_HOST
@@ -102,6 +167,10 @@ class DockerDaemon(Lifecycle):
     def log_file(self) -> Path:
         return self.state_dir / "dockerd.log"
 
+    @property
+    def keep_marker(self) -> Path:
+        return self.state_dir / "keep"
+
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
         tried: list[str] = []
@@ -118,20 +187,27 @@ class DockerDaemon(Lifecycle):
                     self._adopt(endpoint.url, client, owned=False, why=why)
                     return
                 tried.append(f"{endpoint.url} ({endpoint.source}): no answer")
-        client = ping(self.own_url)
-        if client:
-            self._adopt(self.own_url, client, owned=False, why="a harness daemon kept from an earlier run")
-            return
-        tried.append(f"{self.own_url} (harness daemon): not running")
-        if not self.allow_start:
-            raise DaemonUnavailable(self._explain(tried, "starting a daemon is disabled"))
-        try:
-            run_steps([InstallEngine()], self.timer)
-        except ProvisionError as err:
-            raise DaemonUnavailable(self._explain(tried, str(err))) from err
-        with self.timer.phase("docker daemon start") as phase:
-            self._start_own()
-            phase.note = self.own_url
+        with self.leases.locked():  # start-or-share is one decision among sessions
+            others = self.leases.prune()
+            client = ping(self.own_url)
+            if client:
+                why = f"the harness daemon, shared with {len(others)} live session(s)" if others else (
+                    "the harness daemon, kept from an earlier run")
+                self._adopt(self.own_url, client, owned=True, why=why)
+            else:
+                tried.append(f"{self.own_url} (harness daemon): not running")
+                if not self.allow_start:
+                    raise DaemonUnavailable(self._explain(tried, "starting a daemon is disabled"))
+                try:
+                    run_steps([InstallEngine()], self.timer)
+                except ProvisionError as err:
+                    raise DaemonUnavailable(self._explain(tried, str(err))) from err
+                with self.timer.phase("docker daemon start") as phase:
+                    self._start_own()
+                    phase.note = self.own_url
+            self.leases.add(self.session)
+        if self.keep and self.owned:
+            self.keep_marker.write_text("kept; `python -m airflow_e2e_harness daemon stop` stops it\n")
         assert self.client is not None
 
     def _adopt(self, url: str, client: docker.DockerClient, *, owned: bool, why: str) -> None:
@@ -160,28 +236,9 @@ class DockerDaemon(Lifecycle):
         path.write_text(json.dumps(config, indent=2))
         return path
 
-    def _stop_stale(self) -> None:
-        """A dockerd from a killed run may still hold the pidfile; stop it first."""
-        try:
-            pid = int(self.pidfile.read_text().strip())
-        except (OSError, ValueError):
-            return
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            self.pidfile.unlink(missing_ok=True)
-            return
-        for _ in range(150):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.2)
-        self.pidfile.unlink(missing_ok=True)
-
     def _start_own(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self._stop_stale()
+        stop_process(self.pidfile, timeout=30)  # a dockerd from a killed run may still hold the pidfile
         self.socket_path.unlink(missing_ok=True)
         # exec-root holds unix sockets: keep its path short (108-byte limit).
         exec_root = Path("/run") / "airflow-e2e-harness"
@@ -223,7 +280,8 @@ class DockerDaemon(Lifecycle):
             return "(no log)"
 
     def _terminate(self) -> None:
-        if self._proc is None:
+        if self._proc is None:  # started by another session: only its pidfile knows it
+            stop_process(self.pidfile)
             return
         if self._proc.poll() is None:
             self._proc.send_signal(signal.SIGTERM)
@@ -239,12 +297,18 @@ class DockerDaemon(Lifecycle):
             self.client.close()
         if not self.owned:
             return
-        if self.keep:
-            self.timer.log(f"docker: keeping the harness daemon at {self.url} (log: {self.log_file})")
-            return
-        with self.timer.phase("docker daemon stop"):
-            self._terminate()
         self.owned = False
+        with self.leases.locked():
+            self.leases.remove(self.session)
+            others = self.leases.prune()
+            if others:
+                self.timer.log(f"docker: the harness daemon is still used by {len(others)} other session(s)")
+                return
+            if self.keep or self.keep_marker.exists():
+                self.timer.log(f"docker: keeping the harness daemon at {self.own_url} (log: {self.log_file})")
+                return
+            with self.timer.phase("docker daemon stop"):
+                self._terminate()
 
     def env(self) -> dict[str, str]:
         """What child processes (DockerOperator, kind, docker CLI) need to find this daemon."""

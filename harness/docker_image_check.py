@@ -1,4 +1,5 @@
-"""A DockerOperator whose image was never built fails saying so, before the operator tries a pull.
+"""A DockerOperator whose image was never built fails saying so, before the operator tries a pull;
+and every task container carries the session's label.
 
 Without it, a missing task image turns into a pull from Docker Hub: on a
 machine without registries a DNS error about ``registry-1.docker.io``, on a
@@ -8,6 +9,11 @@ Like the Kubernetes redirect, this is a cluster policy (see
 every task of the docker provider (``DockerOperator``, ``@task.docker``, and
 subclasses), keeping any pre-execute hook the DAG set. Images whose registry
 answers are left to the operator to pull, as in production.
+
+The same hook adds the session's label to the operator's ``labels`` (the
+DAG's own labels stay): its container, also one left Created by a failed
+start or still running after an interrupt, is then removed with the
+session's other containers, and never one of another session.
 """
 
 from __future__ import annotations
@@ -35,9 +41,13 @@ def is_docker_task(task: Any) -> bool:
 
 
 class DockerImageCheck:
-    """The policy plugin; ``install()`` after Airflow's home is set."""
+    """The policy plugin; ``install()`` after Airflow's home is set.
 
-    def __init__(self) -> None:
+    :param labels: added to every Docker task's container labels.
+    """
+
+    def __init__(self, labels: dict[str, str] | None = None) -> None:
+        self.labels = dict(labels or {})
         self._installed = False
 
     def install(self) -> None:
@@ -53,7 +63,20 @@ class DockerImageCheck:
     @hookimpl
     def task_policy(self, task: Any) -> None:
         if is_docker_task(task) and hasattr(task, "image"):
-            chain_pre_execute(task, lambda context: check_image(task))
+            chain_pre_execute(task, lambda context: self._before(context["task"]))
+
+    def _before(self, task: Any) -> None:
+        check_image(task)
+        add_labels(task, self.labels)
+
+
+def add_labels(task: Any, labels: dict[str, str]) -> None:
+    """Merge ``labels`` into the operator's ``labels`` (a dict, a list of names, or None)."""
+    if not labels or not hasattr(task, "labels"):
+        return
+    own = task.labels
+    merged = {name: "" for name in own} if isinstance(own, list) else dict(own or {})
+    task.labels = merged | labels
 
 
 def check_image(task: Any) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from airflow_e2e_harness.airflow_home import AirflowHome
 from airflow_e2e_harness.capture import split_by_task, task_key, tee_output
+from airflow_e2e_harness.interrupts import InterruptGuard
 from airflow_e2e_harness.timing import Timer, default_timer
 from airflow_e2e_harness.xcom_readback import read_xcoms
 
@@ -181,9 +182,15 @@ class DagRunner:
             run_dir = base.with_name(f"{base.name}.{n}")
         log_path = run_dir / "dag-test.log"
         with self.timer.phase(f"run {dag_id} {when.date()}") as phase:
-            with tee_output(log_path), ExitStack() as stack:
-                entered = [stack.enter_context(o) for o in observers]
-                dag_run = dag.test(logical_date=when, run_conf=run_conf)
+            try:
+                with tee_output(log_path), ExitStack() as stack, InterruptGuard():
+                    entered = [stack.enter_context(o) for o in observers]
+                    dag_run = dag.test(logical_date=when, run_conf=run_conf)
+            except KeyboardInterrupt as err:
+                phase.note = "interrupted"
+                why = err or "interrupted"
+                self.timer.log(f"run {dag_id} {when.date()}: {why}; its log so far: {log_path}")
+                raise
             phase.note = str(dag_run.state)
         result = self._collect(dag_id, when, dag_run, log_path)
         result.seconds = phase.seconds

@@ -24,14 +24,17 @@ import docker
 
 from airflow_e2e_harness.airflow_home import AirflowHome
 from airflow_e2e_harness.bundle import FailureBundle
-from airflow_e2e_harness.config import cache_dir, environ
-from airflow_e2e_harness.containers import TaskContainerJanitor, remove_session_leftovers
+from airflow_e2e_harness.config import environ
+from airflow_e2e_harness.containers import SESSION_LABEL, remove_session_leftovers
 from airflow_e2e_harness.daemon import DockerDaemon
 from airflow_e2e_harness.docker_image_check import DockerImageCheck
 from airflow_e2e_harness.images import BuiltImage, TaskImages, resolve_python_base
+from airflow_e2e_harness.interrupts import InterruptPolicy, skip_on_interrupt
 from airflow_e2e_harness.k8s_redirect import KubernetesRedirect
+from airflow_e2e_harness.leases import Holder
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.runner import DagRunner, RunResult
+from airflow_e2e_harness.session_records import SessionRecord
 from airflow_e2e_harness.timing import Timer, default_timer
 
 if TYPE_CHECKING:
@@ -55,7 +58,7 @@ class KeepOptions:
 class KindOptions:
     """How to get the kind cluster; None means "the harness decides"."""
 
-    cluster_name: str = "airflow-e2e"
+    cluster_name: str | None = None  # None: a cluster of this session's own; a name: reuse it (shared)
     node_image: str | None = None  # "local", "stock" or an image tag
     kind_bin: str | None = None
     kubectl_bin: str | None = None
@@ -100,11 +103,12 @@ class E2ESession(Lifecycle):
         self.timer = timer or default_timer()
         # Labels containers and networks, names artifact folders; the pid part suffixes names.
         self.id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
-        self.scratch = Path(tempfile.mkdtemp(prefix="airflow-e2e-"))
+        self.scratch = Path(tempfile.mkdtemp(prefix="airflow-e2e-"))  # cleanup.SCRATCH_PREFIX
         self.home = AirflowHome(self.scratch / "airflow-home")
         self.bundle = FailureBundle(self.artifacts_path)
         self.redirect = KubernetesRedirect()
-        self.image_check = DockerImageCheck()
+        self.image_check = DockerImageCheck(labels={SESSION_LABEL: self.id})
+        self.interrupts = InterruptPolicy()
         self.runs: list[RunResult] = []
         self._stack = ExitStack()
         self._daemon: DockerDaemon | None = None
@@ -112,8 +116,10 @@ class E2ESession(Lifecycle):
         self._python_base_known = False
         self._assets: KindAssets | None = None
         self._cluster: Cluster | None = None
-        self._janitors: list[TaskContainerJanitor] = []
         self._runner: DagRunner | None = None
+        self.record = SessionRecord(
+            self.id, os.getpid(), Holder.me().start, str(self.scratch), str(self.artifacts_path),
+        )
 
     # -- identity -------------------------------------------------------------------------
     @property
@@ -135,28 +141,44 @@ class E2ESession(Lifecycle):
         return (self.root / Path(value).expanduser()).resolve()
 
     # -- lifecycle --------------------------------------------------------------------------
+    @property
+    def cluster_name(self) -> str:
+        """The name asked for (shared with other sessions), else one of this session's own."""
+        return self.kind_options.cluster_name or f"airflow-e2e-{self.short_id}"
+
     def start(self) -> None:
         """Point Airflow at the private home; must come before anything imports airflow."""
+        self.record.write()  # first: a sweep by another session must see this scratch folder is live
         self.home.start()
         self.redirect.install()
         self.image_check.install()
+        self.interrupts.install()
 
     def release(self) -> None:
         """Stop what came up on first use (containers, cluster, daemon); idempotent.
 
         The pytest plugin calls this when its session fixture ends, so teardown
-        shows in the closing summary; :meth:`stop` calls it too.
+        shows in the closing summary; :meth:`stop` calls it too. Ctrl-C (or
+        SIGTERM) during it skips the rest, saying what is left and how to remove it.
         """
-        try:
-            if self._daemon is not None and self._daemon.client is not None and not self.keep.resources:
-                for janitor in self._janitors:
-                    janitor.sweep()
-                remove_session_leftovers(self._daemon.client, self.id)
-        finally:
-            self._janitors.clear()
-            self._stack.close()  # cluster, then daemon
-            self._cluster = self._daemon = self._assets = None
-            self._python_base_known = False
+        with skip_on_interrupt(self.leftovers):
+            try:
+                if self._daemon is not None and self._daemon.client is not None and not self.keep.resources:
+                    remove_session_leftovers(self._daemon.client, self.id)  # task containers are labelled too
+            finally:
+                self._stack.close()  # cluster, then daemon
+                self._cluster = self._daemon = self._assets = None
+                self._python_base_known = False
+
+    def leftovers(self) -> list[str]:
+        """What this session has up right now, for the message of a skipped teardown."""
+        left = [f"containers and networks labelled {SESSION_LABEL}={self.id}"]
+        if self._cluster is not None and not self.keep.cluster:
+            left.append(f"kind cluster {self._cluster.name}")
+        if self._daemon is not None and self._daemon.owned and not self.keep.daemon:
+            left.append(f"the harness Docker daemon at {self._daemon.url} (if no other session uses it)")
+        left.append(f"scratch folder (Airflow home) {self.scratch}")
+        return left
 
     def stop(self) -> None:
         try:
@@ -164,19 +186,31 @@ class E2ESession(Lifecycle):
         finally:
             self.redirect.uninstall()
             self.image_check.uninstall()
+            self.interrupts.uninstall()
             self.home.stop()
             if not self.keep.resources:
                 shutil.rmtree(self.scratch, ignore_errors=True)
+            self.record.remove()
 
     # -- shared resources, started on first use --------------------------------------------
     @property
     def daemon(self) -> DockerDaemon:
         """The user's Docker daemon when one answers, else one the harness starts (and stops)."""
         if self._daemon is None:
-            daemon = DockerDaemon(keep=self.keep.daemon, timer=self.timer)
+            daemon = DockerDaemon(keep=self.keep.daemon, session=self.id, timer=self.timer)
             self._daemon = self._stack.enter_context(daemon)
             self._stack.enter_context(environ(daemon.env()))  # DockerOperator, kind, docker CLI
+            self._sweep_dead_sessions()
         return self._daemon
+
+    def _sweep_dead_sessions(self) -> None:
+        """What sessions killed earlier left on this daemon (see ``cleanup``)."""
+        from airflow_e2e_harness.cleanup import Sweeper
+
+        assert self._daemon is not None and self._daemon.client is not None
+        report = Sweeper([self._daemon.client]).sweep()
+        for line in report.removed:
+            self.timer.log(f"cleanup of dead sessions: {line}")
 
     @property
     def docker_client(self) -> docker.DockerClient:
@@ -210,12 +244,10 @@ class E2ESession(Lifecycle):
         if self._cluster is None:
             from airflow_e2e_harness.cluster import Cluster
 
-            name = self.kind_options.cluster_name
             cluster = Cluster(
-                self.kind_assets, self.daemon.env(), self.docker_client, name=name,
-                # Stable per cluster name: a kept cluster's /data mount must outlive the session.
-                data_dir=cache_dir() / "kind" / name / "data", keep=self.keep.cluster,
-                run_dir=self.scratch / "kind", config=self.kind_options.config, timer=self.timer,
+                self.kind_assets, self.daemon.env(), self.docker_client, name=self.cluster_name,
+                session=self.id, keep=self.keep.cluster, run_dir=self.scratch / "kind",
+                config=self.kind_options.config, timer=self.timer,
             )
             self._cluster = self._stack.enter_context(cluster)
             self.bundle.add_source("kind", cluster.export_logs)
@@ -253,9 +285,7 @@ class E2ESession(Lifecycle):
             self.docker_client, mapping, python_base=self.python_base,
             log_dir=self.artifacts_path / "builds", timer=self.timer,
         )
-        built = builder.build_all()
-        self._janitors.append(TaskContainerJanitor(self.docker_client, [b.image_id for b in built.values()]))
-        return built
+        return builder.build_all()
 
     # -- environments -----------------------------------------------------------------------
     def docker(

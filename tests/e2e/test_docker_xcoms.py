@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from airflow_e2e_harness.containers import TaskContainerJanitor
+from airflow_e2e_harness.containers import SESSION_LABEL
 from tests.e2e.expected import FAILURE_MARKER, SCENARIOS, probe_payload
 from tests.e2e.expected import PROBE_DS as DS
 from tests.e2e.expected import XCOMS_DAGS as DAGS
@@ -81,15 +81,18 @@ def test_image_nobody_built_fails_before_any_pull_saying_so(xcoms_docker) -> Non
     assert "Pulling docker image" not in log
 
 
-def test_container_whose_start_failed_is_swept(xcoms_docker) -> None:
+def test_container_whose_start_failed_carries_the_session_label(xcoms_docker) -> None:
+    """The session removes what carries its label at the end (test_interrupt checks that part)."""
     client = xcoms_docker.session.docker_client
     image_id = client.images.get("xcom-probe:e2e").id
-    janitor = TaskContainerJanitor(client, [image_id])
+    before = {c.id for c in client.containers.list(all=True, filters={"ancestor": image_id})}
 
     result = xcoms_docker.run("docker_bad_start", DS)
 
     assert result.states == {"no_such_binary": "failed"}
-    left = client.containers.list(all=True, filters={"ancestor": image_id, "status": "created"})
-    assert left, "the operator leaves the container it could not start in state Created"
-    assert janitor.sweep() >= len(left)
-    assert client.containers.list(all=True, filters={"ancestor": image_id, "status": "created"}) == []
+    left = [c for c in client.containers.list(all=True, filters={"ancestor": image_id, "status": "created"})
+            if c.id not in before]
+    assert len(left) == 1, "the operator leaves the container it could not start in state Created"
+    assert left[0].labels.get(SESSION_LABEL) == xcoms_docker.session.id
+    assert left[0].labels.get("team") == "data", "the DAG's own labels stay"
+    left[0].remove()

@@ -31,7 +31,7 @@ with DAG(
     # The container is created, but its start fails: Docker leaves it in state Created.
     DockerOperator(
         task_id="no_such_binary", image="xcom-probe:e2e", entrypoint=["/no/such/binary"],
-        mount_tmp_dir=False, retries=0,
+        mount_tmp_dir=False, retries=0, labels={"team": "data"},
     )
 
 with DAG(

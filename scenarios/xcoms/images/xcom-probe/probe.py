@@ -5,12 +5,15 @@ probe lines N          print "line 1" .. "line N" (DockerOperator: last line / x
 probe pickle PATH DS   pickle a dict derived from DS into PATH (retrieve_output)
 probe json DS          write /airflow/xcom/return.json (KubernetesPodOperator's sidecar)
 probe fail CODE        print a marker, then exit with CODE
+probe wait             a stand-in service: print "waiting", then run until SIGTERM
 """
 
 import json
 import os
 import pickle
+import signal
 import sys
+import time
 
 
 def payload(ds: str) -> dict:
@@ -41,6 +44,11 @@ def main(argv: list[str]) -> int:
     if mode == "fail":
         print(f"probe: the input is corrupt, giving up (exit {args[0]})", file=sys.stderr, flush=True)
         return int(args[0])
+    if mode == "wait":
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        print("waiting", flush=True)
+        while True:
+            time.sleep(1)
     print(__doc__, file=sys.stderr)
     return 2
 

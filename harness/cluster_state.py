@@ -1,0 +1,69 @@
+"""What the harness knows about a kind cluster it made: its record, its users, its data folder.
+
+kind node containers carry no label of ours, so the record in the harness
+cache is what marks a cluster as the harness's own: only recorded clusters
+are ever reused or deleted, and a user's cluster of the same name is left
+alone. The record is written before ``kind create`` starts, so a session
+killed half-way through a create still leaves something ``cleanup`` finds.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.leases import Leases
+
+KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"  # kind's own label on node containers
+
+
+def clusters_dir() -> Path:
+    return cache_dir() / "kind"
+
+
+class ClusterState:
+    """The folder ``<cache>/kind/<name>``: ``cluster.json``, ``leases/`` and ``data/`` (the nodes' /data).
+
+    :param name: the kind cluster name.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.dir = clusters_dir() / name
+        self.leases = Leases(self.dir / "leases")
+
+    @property
+    def record_path(self) -> Path:
+        return self.dir / "cluster.json"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.dir / "data"
+
+    def recorded(self) -> bool:
+        return self.record_path.is_file()
+
+    def read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.record_path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def write(self, **fields: Any) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.record_path.write_text(json.dumps(self.read() | fields, indent=2))
+
+    def forget(self) -> None:
+        """Drop record, leases and data; the lock file stays (a waiter may hold it open)."""
+        self.record_path.unlink(missing_ok=True)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        shutil.rmtree(self.leases.folder, ignore_errors=True)
+
+    @classmethod
+    def all(cls) -> list[ClusterState]:
+        root = clusters_dir()
+        return [cls(p.parent.name) for p in sorted(root.glob("*/cluster.json"))] if root.is_dir() else []

@@ -1,0 +1,111 @@
+"""Who uses a shared resource: one lease file per session, counted under a file lock.
+
+The harness's own Docker daemon and a kind cluster reused by name serve
+several sessions at once (two terminals, tox envs in parallel, an inner
+pytest run). Each session holds a lease naming its process; the last one to
+leave removes the resource, and ``cleanup`` after a ``kill -9`` counts only
+leases whose process still lives. A lease records the process's start time
+as well as its pid, so a recycled pid is not mistaken for the old session.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+def process_start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (clock ticks since boot), or None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else None  # field 22 of stat
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A process that holds a lease (or registered a session)."""
+
+    pid: int
+    start: str | None
+
+    @classmethod
+    def me(cls) -> Holder:
+        return cls(os.getpid(), process_start_time(os.getpid()))
+
+    def alive(self) -> bool:
+        if self.pid <= 0:
+            return False
+        now = process_start_time(self.pid)
+        if now is None:
+            try:  # no /proc (not Linux): fall back to "does the pid exist"
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                return False
+            except PermissionError:
+                return True
+            return not Path("/proc").is_dir()
+        return self.start is None or now == self.start
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path``, released when the block ends (or the process dies)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class Leases:
+    """The lease files of one resource, in ``folder`` (one ``<session>.json`` each).
+
+    :param folder: where the lease files and the lock live.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the resource's lock: decide "create, reuse or delete" inside it."""
+        with file_lock(self.folder / ".lock"):
+            yield
+
+    def add(self, session: str, holder: Holder | None = None) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / f"{session}.json").write_text(json.dumps(asdict(holder or Holder.me())))
+
+    def remove(self, session: str) -> None:
+        (self.folder / f"{session}.json").unlink(missing_ok=True)
+
+    def holders(self) -> dict[str, Holder]:
+        found: dict[str, Holder] = {}
+        for path in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []:
+            try:
+                data = json.loads(path.read_text())
+                found[path.stem] = Holder(int(data["pid"]), data.get("start"))
+            except (OSError, ValueError, KeyError, TypeError):
+                found[path.stem] = Holder(0, None)  # unreadable: a half-written lease of a dead session
+        return found
+
+    def prune(self) -> list[str]:
+        """Drop the leases of dead processes; returns the sessions that are still alive."""
+        live = []
+        for session, holder in self.holders().items():
+            if holder.alive():
+                live.append(session)
+            else:
+                self.remove(session)
+        return live
