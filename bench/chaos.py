@@ -33,7 +33,7 @@ from airflow_e2e_harness.cluster_state import KIND_CLUSTER_LABEL, ClusterState
 from airflow_e2e_harness.containers import SESSION_LABEL
 from airflow_e2e_harness.daemon import DockerDaemon, ping, reachable_clients
 from airflow_e2e_harness.session import E2ESession, KeepOptions
-from airflow_e2e_harness.session_records import all_records
+from airflow_e2e_harness.session_records import OWNER_FILE, all_records
 
 ROOT = Path(__file__).resolve().parents[1]
 # Without job control a shell starts children with SIGINT ignored; put Python's handler back.
@@ -78,7 +78,7 @@ def leftovers() -> list[str]:
     found += [f"cluster record {s.name}" for s in ClusterState.all()]
     found += [f"session record {r.id}" for r in all_records()]
     found += [f"scratch {p}" for p in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")
-              if (p / "airflow-home").exists()]
+              if (p / OWNER_FILE).exists()]
     daemon = DockerDaemon(allow_start=False, use_existing=False)
     if not daemon.keep_marker.exists() and ping(daemon.own_url) is not None:
         found.append("harness daemon running")

@@ -58,8 +58,7 @@ def one_run(daemon: DockerDaemon, kind_image: str | None, with_cluster: bool) ->
         assets = provision_kind(daemon, timer, kind_image)
     if with_cluster:
         assert daemon.client is not None
-        data = cache_dir() / "kind" / "harness-bench" / "data"
-        with Cluster(assets, daemon.env(), daemon.client, name="harness-bench", data_dir=data, timer=timer):
+        with Cluster(assets, daemon.env(), daemon.client, name="harness-bench", timer=timer):
             pass
     return timer, assets
 

@@ -25,7 +25,7 @@ from airflow_e2e_harness.cluster_state import KIND_CLUSTER_LABEL, ClusterState
 from airflow_e2e_harness.containers import remove_session_leftovers
 from airflow_e2e_harness.daemon import DockerDaemon, stop_process
 from airflow_e2e_harness.leases import file_lock
-from airflow_e2e_harness.session_records import SessionRecord, live_and_dead, records_dir
+from airflow_e2e_harness.session_records import SessionRecord, live_and_dead, records_dir, scratch_owner
 
 SCRATCH_PREFIX = "airflow-e2e-"
 
@@ -95,6 +95,8 @@ class Sweeper:
                             self.report.removed.append("the kind network")
                 state.forget()
                 self.report.removed.append(f"kind cluster {state.name} ({nodes} node(s)) and its data folder")
+        for state in ClusterState.folders():
+            state.remove_if_idle()
 
     def _remove_nodes(self, name: str) -> int:
         """What ``kind delete cluster`` does for a cluster whose kubeconfig is private: remove its nodes."""
@@ -109,10 +111,13 @@ class Sweeper:
         return count
 
     def _scratch_dirs(self, live: list[SessionRecord]) -> None:
-        """Scratch folders no live session names (sessions killed before they had a record, too)."""
+        """Scratch folders whose owner process is gone (sessions with another cache dir, too)."""
         in_use = {Path(r.scratch) for r in live if r.scratch}
         for path in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"):
-            if path.is_dir() and path not in in_use and (path / "airflow-home").exists():
+            if path in in_use or not path.is_dir():
+                continue
+            owner = scratch_owner(path)
+            if owner is not None and not owner.alive():
                 shutil.rmtree(path, ignore_errors=True)
                 self.report.removed.append(f"scratch folder (Airflow home) {path}")
 

@@ -9,6 +9,7 @@ killed half-way through a create still leaves something ``cleanup`` finds.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 from pathlib import Path
@@ -58,10 +59,33 @@ class ClusterState:
         self.record_path.write_text(json.dumps(self.read() | fields, indent=2))
 
     def forget(self) -> None:
-        """Drop record, leases and data; the lock file stays (a waiter may hold it open)."""
+        """Drop record, leases and data; the lock file stays (a session may be waiting on it)."""
         self.record_path.unlink(missing_ok=True)
         shutil.rmtree(self.data_dir, ignore_errors=True)
         shutil.rmtree(self.leases.folder, ignore_errors=True)
+
+    def remove_if_idle(self) -> bool:
+        """Remove the whole folder when nobody holds or waits for its lock and nothing is recorded,
+        so one folder per session's cluster does not pile up in the cache."""
+        lock = self.dir / ".lock"
+        try:
+            handle = lock.open("a")
+        except OSError:
+            return False
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            if self.recorded() or self.leases.prune():
+                return False
+            shutil.rmtree(self.dir, ignore_errors=True)
+            return True
+
+    @classmethod
+    def folders(cls) -> list[ClusterState]:
+        root = clusters_dir()
+        return [cls(p.name) for p in sorted(root.iterdir()) if p.is_dir()] if root.is_dir() else []
 
     @classmethod
     def all(cls) -> list[ClusterState]:

@@ -9,8 +9,9 @@ next task. :class:`InterruptGuard` holds SIGINT and SIGTERM while a DAG runs:
 - between tasks, the signal raises :class:`Interrupted` at once, which
   ``dag.test()`` does not catch;
 - inside a task, the running task is stopped (its ``on_kill``: the container
-  or pod goes), the task is failed, and a short SIGALRM timer raises
-  :class:`Interrupted` as soon as control is back outside the task runner.
+  or pod goes) and failed, and :class:`Interrupted` is raised as soon as the
+  task runner hands control back to ``dag.test()`` (its in-process entry
+  point is wrapped for the run; a short SIGALRM timer is the fallback).
 
 A policy plugin puts the guard's handler back before each task (after the
 runner installed its own) and refuses to start tasks once interrupted.
@@ -33,7 +34,7 @@ from airflow_e2e_harness.k8s_redirect import chain_pre_execute, policy_manager
 
 hookimpl = pluggy.HookimplMarker("airflow.policy")
 TASK_RUNNER_MODULE = "airflow.sdk.execution_time.task_runner"
-ON_KILL_WAIT = 5.0  # seconds given to a task's on_kill (docker stop, pod delete) before moving on
+ON_KILL_WAIT = 2.0  # seconds given to a task's on_kill (docker stop, pod delete) before moving on
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -64,6 +65,8 @@ class InterruptGuard:
         self.signum: int | None = None
         self.task: Any = None
         self._saved: dict[int, Any] = {}
+        self._supervisor: Any = None
+        self._run_in_process: Callable[..., Any] | None = None
 
     def __enter__(self) -> Self:
         if threading.current_thread() is threading.main_thread():
@@ -71,6 +74,7 @@ class InterruptGuard:
             for sig in SIGNALS:
                 signal.signal(sig, self._on_signal)
             InterruptGuard.active = self
+            self._wrap_task_entry()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -81,6 +85,29 @@ class InterruptGuard:
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         self._saved = {}
         InterruptGuard.active = None
+        if self._run_in_process is not None:
+            self._supervisor.run_task_in_process = self._run_in_process
+            self._run_in_process = None
+
+    def _wrap_task_entry(self) -> None:
+        """``dag.test()`` imports ``run_task_in_process`` when it runs each task: the moment
+        that call returns, control is outside the runner's catch-all, and the run can stop."""
+        try:
+            from airflow.sdk.execution_time import supervisor
+        except ImportError:
+            return
+        original = getattr(supervisor, "run_task_in_process", None)
+        if original is None:
+            return
+
+        def run_task_in_process(*args: Any, **kwargs: Any) -> Any:
+            result = original(*args, **kwargs)
+            if self.signum is not None:
+                raise Interrupted(self.signum)
+            return result
+
+        self._supervisor, self._run_in_process = supervisor, original
+        supervisor.run_task_in_process = run_task_in_process
 
     # -- hooks --------------------------------------------------------------------------------
     def before_task(self, task: Any) -> None:

@@ -34,7 +34,7 @@ from airflow_e2e_harness.k8s_redirect import KubernetesRedirect
 from airflow_e2e_harness.leases import Holder
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.runner import DagRunner, RunResult
-from airflow_e2e_harness.session_records import SessionRecord
+from airflow_e2e_harness.session_records import SessionRecord, mark_scratch
 from airflow_e2e_harness.timing import Timer, default_timer
 
 if TYPE_CHECKING:
@@ -104,6 +104,7 @@ class E2ESession(Lifecycle):
         # Labels containers and networks, names artifact folders; the pid part suffixes names.
         self.id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
         self.scratch = Path(tempfile.mkdtemp(prefix="airflow-e2e-"))  # cleanup.SCRATCH_PREFIX
+        mark_scratch(self.scratch)
         self.home = AirflowHome(self.scratch / "airflow-home")
         self.bundle = FailureBundle(self.artifacts_path)
         self.redirect = KubernetesRedirect()

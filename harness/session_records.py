@@ -61,3 +61,20 @@ def live_and_dead() -> tuple[list[SessionRecord], list[SessionRecord]]:
     for record in all_records():
         (live if record.holder.alive() else dead).append(record)
     return live, dead
+
+
+OWNER_FILE = "owner.json"
+
+
+def mark_scratch(path: Path) -> None:
+    """Name the owning process inside a scratch folder: only a dead owner's folder is swept,
+    also by sessions that keep their records in another cache dir."""
+    (path / OWNER_FILE).write_text(json.dumps(asdict(Holder.me())))
+
+
+def scratch_owner(path: Path) -> Holder | None:
+    try:
+        data = json.loads((path / OWNER_FILE).read_text())
+        return Holder(int(data["pid"]), data.get("start"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # not a harness scratch folder, or not one we can judge: leave it
