@@ -41,7 +41,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     keep = KeepOptions(daemon=args.keep_all, cluster=args.keep_all, resources=args.keep_all)
     name = args.cluster_name or ("airflow-e2e" if args.keep_all else None)  # kept: a name to find it again
     kind = KindOptions(cluster_name=name, node_image=args.kind_image)
-    session = E2ESession(keep=keep, kind=kind)
+    session = E2ESession(keep=keep, kind=kind, fast_waits=not args.stock_waits)
     images: dict[str, str] | str | None = _pairs(args.image, "--image") or args.images
     common = dict(
         dags=args.dags, images=images, connections=_pairs(args.conn, "--conn"),
@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--cluster-name", help="reuse (or create and share) this cluster; default: one of its own")
     r.add_argument("--kind-image", default=os.environ.get("HARNESS_KIND_IMAGE"))
     r.add_argument("--keep-all", action="store_true", help="keep daemon, cluster and resources")
+    r.add_argument("--stock-waits", action="store_true", help="KubernetesPodOperator's own poll intervals")
     r.set_defaults(func=cmd_run)
     c = sub.add_parser(
         "cleanup", help="remove what killed sessions left: clusters, containers, networks, Airflow homes",

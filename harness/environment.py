@@ -133,8 +133,10 @@ class Environment(Lifecycle):
             )
         result.redirected = self.session.redirect.mapped_in(dag_id)
         if result.redirected:
+            waits = "shortened waits" if self.session.k8s_waits.enabled else "the provider's waits"
             self.session.timer.log(  # what each DAG had said is in result.redirected / describe()
-                f"kubernetes: {', '.join(result.redirected)} of {dag_id} sent to the harness cluster"
+                f"kubernetes: {', '.join(result.redirected)} of {dag_id} sent to the harness cluster, "
+                f"with {waits}"
             )
         self.session.runs.append(result)
         return result

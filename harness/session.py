@@ -31,6 +31,7 @@ from airflow_e2e_harness.docker_image_check import DockerImageCheck
 from airflow_e2e_harness.images import BuiltImage, TaskImages, resolve_python_base
 from airflow_e2e_harness.interrupts import InterruptPolicy, skip_on_interrupt
 from airflow_e2e_harness.k8s_redirect import KubernetesRedirect
+from airflow_e2e_harness.k8s_waits import KubernetesWaits
 from airflow_e2e_harness.leases import Holder
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.runner import DagRunner, RunResult
@@ -83,6 +84,7 @@ class E2ESession(Lifecycle):
     :param kind: how to get the kind cluster when an environment needs one.
     :param defaults: what environments use when an argument is left out.
     :param timer: the phase timer behind the closing summary.
+    :param fast_waits: shorten KubernetesPodOperator's waits where DAGs kept the defaults.
     """
 
     def __init__(
@@ -94,6 +96,7 @@ class E2ESession(Lifecycle):
         kind: KindOptions | None = None,
         defaults: Defaults | None = None,
         timer: Timer | None = None,
+        fast_waits: bool = True,
     ) -> None:
         self.root = Path(root or Path.cwd()).resolve()
         self.artifacts_root = Path(artifacts_root or self.root / "e2e-artifacts").resolve()
@@ -110,6 +113,7 @@ class E2ESession(Lifecycle):
         self.redirect = KubernetesRedirect()
         self.image_check = DockerImageCheck(labels={SESSION_LABEL: self.id})
         self.interrupts = InterruptPolicy()
+        self.k8s_waits = KubernetesWaits(enabled=fast_waits)
         self.runs: list[RunResult] = []
         self._stack = ExitStack()
         self._daemon: DockerDaemon | None = None
@@ -154,6 +158,7 @@ class E2ESession(Lifecycle):
         self.redirect.install()
         self.image_check.install()
         self.interrupts.install()
+        self.k8s_waits.install()
 
     def release(self) -> None:
         """Stop what came up on first use (containers, cluster, daemon); idempotent.
@@ -188,6 +193,7 @@ class E2ESession(Lifecycle):
             self.redirect.uninstall()
             self.image_check.uninstall()
             self.interrupts.uninstall()
+            self.k8s_waits.uninstall()
             self.home.stop()
             if not self.keep.resources:
                 shutil.rmtree(self.scratch, ignore_errors=True)
@@ -256,8 +262,11 @@ class E2ESession(Lifecycle):
 
     @property
     def runner(self) -> DagRunner:
+        """Runs DAGs; Airflow's one-time start happens here, as a phase of its own, before the first run."""
         if self._runner is None:
-            self._runner = DagRunner(self.home, self.artifacts_dir, self.timer)
+            runner = DagRunner(self.home, self.artifacts_dir, self.timer)
+            runner.warm_up()
+            self._runner = runner
         return self._runner
 
     # -- images -----------------------------------------------------------------------------
