@@ -12,7 +12,8 @@ user's own and must survive every trial.
 
 Prints numbers, asserts nothing; run it with no other harness session on the machine.
 
-    python -m bench.chaos [--interrupts 10] [--kills 3] [--seed 1] [--target tests/e2e/test_movielens_k8s.py]
+    python -m bench.chaos [--interrupts 10] [--kills 3] [--seed 1] [--min-delay 3] [--max-delay 80]
+                          [--target tests/e2e/test_movielens_k8s.py]
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -53,6 +55,7 @@ class Trial:
     stop_seconds: float | None = None
     finished_first: bool = False  # the session ended before the signal: not a real trial
     hung: bool = False
+    phase: str = "start-up"  # the last harness phase started before the signal was sent
     leftovers: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -60,7 +63,7 @@ class Trial:
             return f"{self.kind:7} at {self.delay:5.1f}s: the session had already ended"
         took = "hung" if self.hung else f"exit {self.exit_code} after {self.stop_seconds:.1f}s"
         left = ", ".join(self.leftovers) or "nothing left"
-        return f"{self.kind:7} at {self.delay:5.1f}s: {took}; {left}"
+        return f"{self.kind:7} at {self.delay:5.1f}s, during {self.phase}: {took}; {left}"
 
 
 def leftovers() -> list[str]:
@@ -85,6 +88,13 @@ def leftovers() -> list[str]:
     return found
 
 
+def current_phase(log: Path) -> str:
+    """The last harness phase that started (``[harness  12.3s] load x:e2e ...``)."""
+    text = log.read_text(errors="replace")
+    started = re.findall(r"^\[harness +[\d.]+s\] (.+?) \.\.\.$", text, re.MULTILINE)
+    return started[-1] if started else "start-up"
+
+
 def run_trial(trial: Trial, target: str, artifacts: Path) -> Trial:
     argv = [sys.executable, "-c", RUN_PYTEST, "-p", "no:cacheprovider", "-q", target,
             f"--artifacts-dir={artifacts}"]
@@ -96,6 +106,7 @@ def run_trial(trial: Trial, target: str, artifacts: Path) -> Trial:
         return trial
     except subprocess.TimeoutExpired:
         pass
+    trial.phase = current_phase(Path(log.name))
     sent = time.monotonic()
     if trial.kind == "SIGINT":
         os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole foreground group
@@ -124,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--target", default="tests/e2e/test_movielens_k8s.py")
+    parser.add_argument("--min-delay", type=float, default=3.0, help="earliest signal, in seconds")
     parser.add_argument("--max-delay", type=float, default=80.0, help="latest signal, in seconds")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
@@ -137,8 +149,11 @@ def main(argv: list[str] | None = None) -> int:
                         "--kubeconfig", str(artifacts / "users-kubeconfig")], env=env, check=True,
                        capture_output=True)
     kinds = ["SIGINT", "SIGTERM"] * ((args.interrupts + 1) // 2)
-    plan = [Trial(kind, rng.uniform(3, args.max_delay)) for kind in kinds[: args.interrupts]]
-    plan += [Trial("SIGKILL", rng.uniform(3, args.max_delay)) for _ in range(args.kills)]
+    def delay() -> float:
+        return rng.uniform(args.min_delay, args.max_delay)
+
+    plan = [Trial(kind, delay()) for kind in kinds[: args.interrupts]]
+    plan += [Trial("SIGKILL", delay()) for _ in range(args.kills)]
     rng.shuffle(plan)
     print(f"chaos: {len(plan)} trials on {args.target}; logs in {artifacts}", flush=True)
     for n, trial in enumerate(plan, 1):

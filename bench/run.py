@@ -19,6 +19,7 @@ from contextlib import ExitStack
 from datetime import date, timedelta
 from pathlib import Path
 
+import docker
 from docker.types import Mount
 from kubernetes import client as k8s
 
@@ -161,11 +162,7 @@ def _measure(
 
         # -- Kubernetes: harness, then floor --------------------------------------------------
         namespace = "movielens-bench"
-        for label in ("image load (cold)", "image load (unchanged)"):
-            with timer.phase(label) as p:
-                for tag in docker_env.images:
-                    cluster.load_image(tag)
-            numbers[label] = p.seconds
+        _measure_loads(session, list(docker_env.images), scratch, numbers)
         with timer.phase("kind environment") as p:
             kind_env = stack.enter_context(session.kind(
                 dags=MOVIELENS / "dags", images=MOVIELENS / "images",
@@ -189,6 +186,47 @@ def _measure(
     session.release()
     numbers["teardown"] = time.monotonic() - teardown_start
     return {"movielens_docker": (harness_docker, floor_docker), "movielens_k8s": (harness_k8s, floor_k8s)}
+
+
+def save_seconds(client: docker.DockerClient, tags: list[str]) -> tuple[float, int]:
+    """The floor of copying images: stream ``docker save`` of each into nothing; (seconds, bytes)."""
+    start, size = time.monotonic(), 0
+    for tag in tags:
+        for chunk in client.images.get(tag).save(named=True):
+            size += len(chunk)
+    return time.monotonic() - start, size
+
+
+def _measure_loads(session: E2ESession, tags: list[str], scratch: Path, numbers: dict[str, float]) -> None:
+    """Image loads cold, unchanged and changed (one edited file on a base the node holds),
+    through the registry, with ``kind load`` for comparison, and the floor of exporting the bytes."""
+    timer, cluster, client = session.timer, session.cluster, session.docker_client
+    floor, size = save_seconds(client, tags)
+    numbers[f"floor: docker save of the {len(tags)} images ({size / 1e6:.0f} MB)"] = floor
+    for label in ("image load (cold)", "image load (unchanged)"):
+        with timer.phase(label) as p:
+            for tag in tags:
+                cluster.load_image(tag)
+        numbers[label] = p.seconds
+    context = scratch / "movielens-rank-changed"
+    shutil.copytree(MOVIELENS / "images" / "movielens-rank", context)
+    with (context / "src" / "movielens_rank" / "cli.py").open("a") as source:
+        source.write(f"# edited by the bench at {time.time()}\n")
+    for n, via in enumerate(("registry", "kind load")):
+        tag = f"movielens-rank:bench-changed-{n}"
+        session.build_images({tag: context})
+        new = client.images.get(tag)
+        base = set(client.images.get("movielens-rank:e2e").attrs["RootFS"]["Layers"])
+        fresh = [layer for layer in new.attrs["RootFS"]["Layers"] if layer not in base]
+        registry, cluster.registry = cluster.registry, (cluster.registry if via == "registry" else None)
+        try:
+            with timer.phase(f"image load (changed, {via})") as p:
+                cluster.load_image(tag)
+        finally:
+            cluster.registry = registry
+        numbers[f"image load (changed: {len(fresh)} new layers, {via})"] = p.seconds
+        with (context / "src" / "movielens_rank" / "cli.py").open("a") as source:
+            source.write(f"# and again {n}\n")  # the kind-load variant gets a change of its own
 
 
 if __name__ == "__main__":

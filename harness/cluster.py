@@ -27,8 +27,9 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from pytest_kind import KindCluster
 
-from airflow_e2e_harness.cluster_state import ClusterState
+from airflow_e2e_harness.cluster_state import KIND_CLUSTER_LABEL, ClusterState
 from airflow_e2e_harness.config import environ
+from airflow_e2e_harness.image_registry import LocalRegistry, RegistryError, repository_path
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.provision.kind_assets import KindAssets
 from airflow_e2e_harness.provision.steps import ProvisionError
@@ -175,13 +176,14 @@ class Cluster(Lifecycle):
             name, self.kubeconfig, assets.node_image, assets.kind, assets.kubectl, self.run_dir,
         )
         self._api: k8s.ApiClient | None = None
+        self.registry: LocalRegistry | None = None  # set by the session once the cluster is up
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
         with self.state.leases.locked():
             others = self.state.leases.prune()
+            self.state.leases.add(self.session)  # before create: a sweep must see the cluster in use
             self.create(others)
-            self.state.leases.add(self.session)
         self.wait_ready()
 
     def stop(self) -> None:
@@ -376,12 +378,31 @@ class Cluster(Lifecycle):
             digest = manifests[0]["digest"]
         return None
 
+    def nodes(self) -> list[docker.models.containers.Container]:
+        return self.docker.containers.list(filters={"label": f"{KIND_CLUSTER_LABEL}={self.name}"})
+
     def load_image(self, tag: str) -> bool:
-        """Load a local image into the node; False (and a log line) when unchanged."""
+        """Load a local image into the nodes; False (and a log line) when unchanged.
+
+        Through the session's registry when there is one (only missing layers
+        travel), else, or when that fails, with ``kind load docker-image``.
+        """
         local_id = self.docker.images.get(tag).id
         if self.node_image_id(tag) == local_id:
             self.timer.log(f"load {tag}: unchanged, skipped")
             return False
-        with self.timer.phase(f"load {tag}"), environ(self.docker_env):
-            self.kind.load_docker_image(tag)
+        with self.timer.phase(f"load {tag}") as phase:
+            ref = repository_path(tag) if self.registry is not None else None
+            if self.registry is not None and ref is not None:
+                try:
+                    self.registry.push(tag, *ref)
+                    for node in self.nodes():
+                        self.registry.pull_into(node, *ref)
+                    phase.note = "via registry"
+                    return True
+                except (RegistryError, docker.errors.APIError) as err:
+                    self.timer.log(f"load {tag}: through the registry failed ({err}); using kind load")
+            with environ(self.docker_env):
+                self.kind.load_docker_image(tag)
+            phase.note = "kind load"
         return True

@@ -34,7 +34,7 @@ class ClusterState:
     def __init__(self, name: str) -> None:
         self.name = name
         self.dir = clusters_dir() / name
-        self.leases = Leases(self.dir / "leases")
+        self.leases = Leases(self.dir / "leases", lock=self.dir / ".lock")
 
     @property
     def record_path(self) -> Path:
@@ -59,15 +59,14 @@ class ClusterState:
         self.record_path.write_text(json.dumps(self.read() | fields, indent=2))
 
     def forget(self) -> None:
-        """Drop record, leases and data; the lock file stays (a session may be waiting on it)."""
+        """Drop the record and the data; call under the lock (which stays: a session may wait on it)."""
         self.record_path.unlink(missing_ok=True)
         shutil.rmtree(self.data_dir, ignore_errors=True)
-        shutil.rmtree(self.leases.folder, ignore_errors=True)
 
     def remove_if_idle(self) -> bool:
         """Remove the whole folder when nobody holds or waits for its lock and nothing is recorded,
         so one folder per session's cluster does not pile up in the cache."""
-        lock = self.dir / ".lock"
+        lock = self.leases.lock
         try:
             handle = lock.open("a")
         except OSError:

@@ -71,16 +71,19 @@ def file_lock(path: Path) -> Iterator[None]:
 class Leases:
     """The lease files of one resource, in ``folder`` (one ``<session>.json`` each).
 
-    :param folder: where the lease files and the lock live.
+    :param folder: where the lease files live.
+    :param lock: the lock file (default ``folder/.lock``); keep it outside anything that
+        gets deleted while held, or a second process would lock a fresh file at the same path.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, lock: Path | None = None) -> None:
         self.folder = folder
+        self.lock = lock or folder / ".lock"
 
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the resource's lock: decide "create, reuse or delete" inside it."""
-        with file_lock(self.folder / ".lock"):
+        with file_lock(self.lock):
             yield
 
     def add(self, session: str, holder: Holder | None = None) -> None:

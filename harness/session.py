@@ -21,13 +21,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import docker
+import docker.errors
 
 from airflow_e2e_harness.airflow_home import AirflowHome
 from airflow_e2e_harness.bundle import FailureBundle
-from airflow_e2e_harness.config import environ
+from airflow_e2e_harness.config import cache_dir, environ
 from airflow_e2e_harness.containers import SESSION_LABEL, remove_session_leftovers
 from airflow_e2e_harness.daemon import DockerDaemon
 from airflow_e2e_harness.docker_image_check import DockerImageCheck
+from airflow_e2e_harness.image_registry import LocalRegistry, RegistryError
 from airflow_e2e_harness.images import BuiltImage, TaskImages, resolve_python_base
 from airflow_e2e_harness.interrupts import InterruptPolicy, skip_on_interrupt
 from airflow_e2e_harness.k8s_redirect import KubernetesRedirect
@@ -258,7 +260,22 @@ class E2ESession(Lifecycle):
             )
             self._cluster = self._stack.enter_context(cluster)
             self.bundle.add_source("kind", cluster.export_logs)
+            cluster.registry = self._start_registry()
         return self._cluster
+
+    def _start_registry(self) -> LocalRegistry | None:
+        """The image registry the cluster loads through, or None for ``kind load`` (see image_registry)."""
+        image = self.kind_assets.registry_image
+        if image is None or os.environ.get("HARNESS_IMAGE_LOAD", "registry") == "kind":
+            return None
+        registry = LocalRegistry(
+            self.docker_client, image, session=self.id, storage=cache_dir() / "registry", timer=self.timer,
+        )
+        try:
+            return self._stack.enter_context(registry)
+        except (RegistryError, docker.errors.APIError) as err:
+            self.timer.log(f"image registry: could not start ({err}); images load with kind load")
+            return None
 
     @property
     def runner(self) -> DagRunner:

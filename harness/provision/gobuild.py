@@ -31,6 +31,7 @@ KUBERNETES_VERSION = "v1.32.2"
 ETCD_VERSION = "v3.5.16"
 COREDNS_VERSION = "v1.11.3"
 PAUSE_VERSION = "3.10"
+REGISTRY_VERSION = "v3.1.2"  # github.com/distribution/distribution: the registry kind's docs run
 
 #: Staging modules that k8s.io/kubernetes resolves with ``./staging`` replaces;
 #: as a dependency each must be replaced with its published v0.X.Y module.
@@ -255,6 +256,16 @@ class CorednsBuild(_ModuleBuild):
     module = "github.com/coredns/coredns"
     package = "github.com/coredns/coredns"
     binary = "coredns"
+
+
+class RegistryBuild(_ModuleBuild):
+    """The distribution registry (static), for loading task images into kind nodes layer by layer."""
+
+    name = "go-registry"
+    version = REGISTRY_VERSION
+    module = "github.com/distribution/distribution/v3"
+    package = "github.com/distribution/distribution/v3/cmd/registry"
+    binary = "registry"
 
 
 PAUSE_SOURCE = Path(__file__).parent / "node" / "pause.c"

@@ -22,7 +22,7 @@ import docker.errors
 
 from airflow_e2e_harness.config import cache_dir
 from airflow_e2e_harness.provision.commands import run_logged
-from airflow_e2e_harness.provision.gobuild import KUBERNETES_VERSION, binaries
+from airflow_e2e_harness.provision.gobuild import KUBERNETES_VERSION, REGISTRY_VERSION, binaries
 from airflow_e2e_harness.provision.rootfs import debootstrap, import_rootfs
 from airflow_e2e_harness.provision.steps import ProvisionError, UnstampedStep, run_steps
 from airflow_e2e_harness.registry import image_exists
@@ -325,6 +325,28 @@ class LazyImages(UnstampedStep):
 
     def execute(self, timer: Timer) -> None:
         run_steps([BuildImage(self.client, spec) for spec in self.specs()], timer)
+
+
+REGISTRY_REPO = "harness/registry"
+REGISTRY_CONFIG = """version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: /var/lib/registry
+http:
+  addr: :5000
+"""
+
+
+def registry_spec(binary: Path) -> ImageSpec:
+    """The distribution registry built here (the stock ``registry:3`` where a registry answers)."""
+    dockerfile = (
+        "FROM scratch\nCOPY registry /bin/registry\nCOPY config.yml /etc/distribution/config.yml\n"
+        'EXPOSE 5000\nENTRYPOINT ["/bin/registry"]\nCMD ["serve", "/etc/distribution/config.yml"]\n'
+    )
+    files: dict[str, Path | bytes] = {"registry": binary, "config.yml": REGISTRY_CONFIG.encode()}
+    return ImageSpec(f"{REGISTRY_REPO}:{REGISTRY_VERSION}", dockerfile, files)
 
 
 def image_steps(client: docker.DockerClient) -> tuple[IptablesBase, LazyImages, BuildImage]:

@@ -22,17 +22,19 @@ from airflow_e2e_harness.daemon import DockerDaemon
 from airflow_e2e_harness.provision.gobuild import (
     KUBERNETES_VERSION,
     KindBuild,
+    RegistryBuild,
     binaries,
     go_steps,
     start_kubernetes_build,
 )
-from airflow_e2e_harness.provision.k8s_images import image_steps
+from airflow_e2e_harness.provision.k8s_images import BuildImage, image_steps, registry_spec
 from airflow_e2e_harness.provision.node_image import NodePreload, node_steps
 from airflow_e2e_harness.provision.steps import ProvisionError, run_steps
 from airflow_e2e_harness.registry import image_exists, resolves
 from airflow_e2e_harness.timing import Timer
 
 STOCK_NODE_IMAGE = f"kindest/node:{KUBERNETES_VERSION}"
+STOCK_REGISTRY_IMAGE = "registry:3"
 REGISTRY_HOST = "registry-1.docker.io"
 LOCAL = "local"
 
@@ -47,6 +49,7 @@ class KindAssets:
     sidecar_image: str | None  # None: the provider's default (alpine), pulled by the node itself
     node_source: str  # "option", "stock" or "local"
     preloaded: list[str] = field(default_factory=list)
+    registry_image: str | None = None  # None: images go in with `kind load` (no registry to run)
 
 
 def registry_resolves(host: str = REGISTRY_HOST) -> bool:
@@ -71,6 +74,17 @@ def stock_node_available(client: docker.DockerClient, timer: Timer) -> bool:
         reason = err.explanation or err
         timer.log(f"kind node: pull of {STOCK_NODE_IMAGE} failed ({reason}); building locally")
         return False
+
+
+def provision_registry(client: docker.DockerClient, timer: Timer) -> str:
+    """The registry image: the stock one where Docker Hub answers, else built from its Go module."""
+    if registry_resolves() or image_exists(client, STOCK_REGISTRY_IMAGE):
+        return STOCK_REGISTRY_IMAGE
+    build = RegistryBuild()
+    image = BuildImage(client, registry_spec(build.binaries()[0]))
+    image.name = "image registry"
+    run_steps([build, image], timer)
+    return image.spec.tag
 
 
 def _executable(value: str | os.PathLike[str] | None, what: str) -> Path | None:
@@ -140,7 +154,8 @@ def provision_kind(
             kubectl = Path(str(shutil.which("kubectl")))
         node_image = kind_image if source == "option" else STOCK_NODE_IMAGE
         assert node_image is not None
-        return KindAssets(kind, kubectl, node_image, sidecar_tag, source)
+        registry = provision_registry(client, timer)
+        return KindAssets(kind, kubectl, node_image, sidecar_tag, source, registry_image=registry)
 
     k8s_build = start_kubernetes_build(timer)
     steps = go_steps(include_kind=kind is None)
@@ -166,4 +181,5 @@ def provision_kind(
     preload_images = [spec.tag for spec in k8s_images.specs()]  # kubeadm's list, in its order
     preload = NodePreload(client, stage, preload_images)
     run_steps([preload], timer)
-    return KindAssets(kind, kubectl, preload.tag, sidecar.spec.tag, LOCAL, preload_images)
+    registry = provision_registry(client, timer)
+    return KindAssets(kind, kubectl, preload.tag, sidecar.spec.tag, LOCAL, preload_images, registry)
