@@ -4,15 +4,18 @@ KubernetesPodOperator polls pod start every 5 s and pod completion every 2 s
 (the latter hard-coded); on a one-node kind cluster with loaded images most of
 a pod task's time is those sleeps. Like the redirect, this is a cluster
 policy: wherever the DAG left an interval at the operator's default, the
-harness sets a short one, and the completion wait is told to re-read the pod
-every :data:`COMPLETION_POLL` seconds until it has settled before the
-provider's own wait runs (which then returns at its first read). Intervals
-the DAG set itself are left as they are. Turn it off with
-``E2ESession(fast_waits=False)`` (pytest: ``--stock-waits``).
+harness sets a short one; intervals the DAG set itself stay. The completion
+wait has no argument, so while the harness session runs, the provider's
+``PodManager.await_pod_completion`` first re-reads the pod every
+:data:`COMPLETION_POLL` seconds until it has settled, then runs as written
+(returning at its first read). Nothing is read or connected before the
+operator itself does so. Turn it all off with ``E2ESession(fast_waits=False)``
+(pytest: ``--stock-waits``).
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import time
 from typing import Any
@@ -20,7 +23,6 @@ from typing import Any
 import pluggy
 
 from airflow_e2e_harness.k8s_redirect import (
-    chain_pre_execute,
     is_kubernetes_task,
     is_mapped,
     operator_class,
@@ -95,15 +97,6 @@ def settle_then_await(pod_manager: Any, provider_await: Any) -> Any:
     return await_pod_completion
 
 
-def prompt_completion(task: Any) -> None:
-    """Bind the settling wait to this task's pod manager (made now, from the redirected hook)."""
-    manager = getattr(task, "pod_manager", None)
-    if manager is None or getattr(manager, "_harness_prompt", False):
-        return
-    manager.await_pod_completion = settle_then_await(manager, manager.await_pod_completion)
-    manager._harness_prompt = True
-
-
 class KubernetesWaits:
     """The policy plugin; ``install()`` after Airflow's home is set.
 
@@ -113,15 +106,28 @@ class KubernetesWaits:
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self._installed = False
+        self._provider_await: Any = None
 
     def install(self) -> None:
         if self.enabled and not self._installed:
+            from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
+
             policy_manager().register(self, name="airflow-e2e-harness-k8s-waits")
+            provider_await = self._provider_await = PodManager.__dict__["await_pod_completion"]
+
+            def await_pod_completion(manager: Any, pod: Any, *args: Any, **kwargs: Any) -> Any:
+                own = functools.partial(provider_await, manager)
+                return settle_then_await(manager, own)(pod, *args, **kwargs)
+
+            PodManager.await_pod_completion = await_pod_completion  # type: ignore[method-assign]
             self._installed = True
 
     def uninstall(self) -> None:
         if self._installed:
+            from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
+
             policy_manager().unregister(self)
+            PodManager.await_pod_completion = self._provider_await  # type: ignore[method-assign]
             self._installed = False
 
     def describe(self) -> str:
@@ -133,8 +139,5 @@ class KubernetesWaits:
 
     @hookimpl(trylast=True)
     def task_policy(self, task: Any) -> None:
-        if not is_kubernetes_task(task):
-            return
-        shorten(task)
-        if hasattr(operator_class(task), "pod_manager"):
-            chain_pre_execute(task, lambda context: prompt_completion(context["task"]))
+        if is_kubernetes_task(task):
+            shorten(task)
