@@ -69,8 +69,7 @@ class Trial:
 def leftovers() -> list[str]:
     """What the harness made that is still there, with no session alive."""
     found = []
-    clients = reachable_clients()
-    for client in clients:
+    for client in reachable_clients().values():
         labelled = client.containers.list(all=True, filters={"label": SESSION_LABEL})
         found += [f"container {c.name}" for c in labelled]
         found += [f"network {n.name}" for n in client.networks.list(filters={"label": SESSION_LABEL})]
@@ -164,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     stops = [t for t in real if t.kind != "SIGKILL"]
     kills = [t for t in real if t.kind == "SIGKILL"]
     users_alive = False
-    for client in reachable_clients():
+    for client in reachable_clients().values():
         nodes = client.containers.list(filters={"label": f"{KIND_CLUSTER_LABEL}={users}"})
         users_alive = users_alive or bool(nodes)
         client.close()

@@ -45,13 +45,15 @@ class SweepReport:
 class Sweeper:
     """One sweep over the daemons it is given.
 
-    :param clients: Docker daemons to look at (the session's; ``cleanup`` adds the harness daemon).
+    :param clients: Docker daemons to look at, by URL (a session's own; ``cleanup``: every one
+        that answers). A dead session's cluster on a daemon not among them is left for later.
     :param include_kept: also remove kept clusters and a kept harness daemon.
     :param stop_daemon: stop the harness daemon when no session holds a lease on it.
     """
 
     def __init__(
-        self, clients: list[docker.DockerClient], *, include_kept: bool = False, stop_daemon: bool = False,
+        self, clients: dict[str, docker.DockerClient], *, include_kept: bool = False,
+        stop_daemon: bool = False,
     ) -> None:
         self.clients = clients
         self.include_kept = include_kept
@@ -71,7 +73,7 @@ class Sweeper:
         return self.report
 
     def _dead_session(self, record: SessionRecord) -> None:
-        for client in self.clients:
+        for client in self.clients.values():
             count = remove_session_leftovers(client, record.id)
             if count:
                 self.report.removed.append(f"{count} container(s)/network(s) of dead session {record.id}")
@@ -85,12 +87,21 @@ class Sweeper:
             with state.leases.locked():
                 if state.leases.prune():
                     continue
-                if state.read().get("kept") and not self.include_kept:
+                record = state.read()
+                if record.get("kept") and not self.include_kept:
                     self.report.left.append(f"kept cluster {state.name} (cleanup --kept removes it)")
                     continue
-                nodes = self._remove_nodes(state.name)
-                if state.read().get("kind_network_created"):
-                    for client in self.clients:
+                host = record.get("docker_host")
+                if host:
+                    clients = [self.clients[host]] if host in self.clients else []
+                else:  # recorded without its daemon: look everywhere
+                    clients = list(self.clients.values())
+                if not clients:
+                    self.report.left.append(f"cluster {state.name}: its daemon {host} is not reachable now")
+                    continue
+                nodes = self._remove_nodes(state.name, clients)
+                if record.get("kind_network_created"):
+                    for client in clients:
                         if remove_unused_kind_network(client):
                             self.report.removed.append("the kind network")
                 state.forget()
@@ -98,10 +109,10 @@ class Sweeper:
         for state in ClusterState.folders():
             state.remove_if_idle()
 
-    def _remove_nodes(self, name: str) -> int:
+    def _remove_nodes(self, name: str, clients: list[docker.DockerClient]) -> int:
         """What ``kind delete cluster`` does for a cluster whose kubeconfig is private: remove its nodes."""
         count = 0
-        for client in self.clients:
+        for client in clients:
             for node in client.containers.list(all=True, filters={"label": f"{KIND_CLUSTER_LABEL}={name}"}):
                 try:
                     node.remove(force=True, v=True)

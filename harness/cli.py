@@ -87,7 +87,7 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     """Remove what killed sessions left (clusters, containers, networks, Airflow homes, the daemon)."""
     clients = reachable_clients()
     report = Sweeper(clients, include_kept=args.kept, stop_daemon=True).sweep()
-    for client in clients:
+    for client in clients.values():
         client.close()
     print(report)
     return 0

@@ -243,6 +243,7 @@ class Cluster(Lifecycle):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.state.write(
             name=self.name, created_by=self.session, kept=False,
+            docker_host=self.docker_env.get("DOCKER_HOST"),  # where cleanup finds its nodes
             kind_network_created=not self._kind_network_exists(),
         )
         config = render_kind_config(self.config, self.data_dir, self.run_dir / "kind-config.yaml")

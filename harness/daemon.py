@@ -94,22 +94,21 @@ def stop_process(pidfile: Path, timeout: float = 60.0) -> bool:
     return True
 
 
-def reachable_clients() -> list[docker.DockerClient]:
-    """Every daemon the harness may have used: the user's (as the CLI finds it) and the harness's own."""
-    clients: list[docker.DockerClient] = []
-    urls = set()
+def reachable_clients() -> dict[str, docker.DockerClient]:
+    """Every daemon the harness may have used that answers, by URL: the user's (as the CLI finds
+    it) and the harness's own."""
+    clients: dict[str, docker.DockerClient] = {}
     try:
         endpoints = candidates()
     except ContextNotFound:
         endpoints = []
     own = f"unix://{own_state_dir() / 'docker.sock'}"
     for url, tls in [(e.url, e.tls) for e in endpoints] + [(own, None)]:
-        if url in urls:
+        if url in clients:
             continue
-        urls.add(url)
         client = ping(url, tls=tls)
         if client is not None:
-            clients.append(client)
+            clients[url] = client
     return clients
 
 

@@ -31,13 +31,13 @@ from airflow_e2e_harness.daemon import DockerDaemon
 from airflow_e2e_harness.docker_image_check import DockerImageCheck
 from airflow_e2e_harness.image_registry import LocalRegistry, RegistryError
 from airflow_e2e_harness.images import BuiltImage, TaskImages, resolve_python_base
-from airflow_e2e_harness.interrupts import InterruptPolicy, skip_on_interrupt
+from airflow_e2e_harness.interrupts import CLEANUP_COMMAND, InterruptPolicy, skip_on_interrupt
 from airflow_e2e_harness.k8s_redirect import KubernetesRedirect
 from airflow_e2e_harness.k8s_waits import KubernetesWaits
 from airflow_e2e_harness.leases import Holder
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.runner import DagRunner, RunResult
-from airflow_e2e_harness.session_records import SessionRecord, mark_scratch
+from airflow_e2e_harness.session_records import SessionRecord, mark_scratch, unmark_scratch
 from airflow_e2e_harness.timing import Timer, default_timer
 
 if TYPE_CHECKING:
@@ -197,7 +197,9 @@ class E2ESession(Lifecycle):
             self.interrupts.uninstall()
             self.k8s_waits.uninstall()
             self.home.stop()
-            if not self.keep.resources:
+            if self.keep.resources:
+                unmark_scratch(self.scratch)  # kept for the user: no sweep may take it
+            else:
                 shutil.rmtree(self.scratch, ignore_errors=True)
             self.record.remove()
 
@@ -217,7 +219,11 @@ class E2ESession(Lifecycle):
         from airflow_e2e_harness.cleanup import Sweeper
 
         assert self._daemon is not None and self._daemon.client is not None
-        report = Sweeper([self._daemon.client]).sweep()
+        try:
+            report = Sweeper({self._daemon.url: self._daemon.client}).sweep()
+        except Exception as err:  # noqa: BLE001 - leftovers of others must not stop this session
+            self.timer.log(f"cleanup of dead sessions failed ({err}); `{CLEANUP_COMMAND}` retries it")
+            return
         for line in report.removed:
             self.timer.log(f"cleanup of dead sessions: {line}")
 

@@ -72,6 +72,10 @@ def mark_scratch(path: Path) -> None:
     (path / OWNER_FILE).write_text(json.dumps(asdict(Holder.me())))
 
 
+def unmark_scratch(path: Path) -> None:
+    (path / OWNER_FILE).unlink(missing_ok=True)
+
+
 def scratch_owner(path: Path) -> Holder | None:
     try:
         data = json.loads((path / OWNER_FILE).read_text())
