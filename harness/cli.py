@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import ExitStack
 
 from airflow_e2e_harness.cleanup import Sweeper
+from airflow_e2e_harness.cluster_state import ClusterState
 from airflow_e2e_harness.daemon import DaemonUnavailable, DockerDaemon, ping, reachable_clients, stop_process
 from airflow_e2e_harness.interrupts import sigterm_as_keyboard_interrupt
 from airflow_e2e_harness.provision.steps import ProvisionError
@@ -86,7 +88,15 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 def cmd_cleanup(args: argparse.Namespace) -> int:
     """Remove what killed sessions left (clusters, containers, networks, Airflow homes, the daemon)."""
     clients = reachable_clients()
-    report = Sweeper(clients, include_kept=args.kept, stop_daemon=True).sweep()
+    own = DockerDaemon(use_existing=False, allow_start=False)
+    stranded = [s.name for s in ClusterState.all() if s.read().get("docker_host") == own.own_url]
+    with ExitStack() as stack:
+        if own.own_url not in clients and stranded:
+            # Clusters left on the harness daemon, which is down: start it to remove their nodes.
+            daemon = stack.enter_context(DockerDaemon(use_existing=False))
+            assert daemon.client is not None
+            clients[daemon.url] = daemon.client
+        report = Sweeper(clients, include_kept=args.kept, stop_daemon=True).sweep()
     for client in clients.values():
         client.close()
     print(report)

@@ -183,7 +183,7 @@ class E2ESession(Lifecycle):
         left = [f"containers and networks labelled {SESSION_LABEL}={self.id}"]
         if self._cluster is not None and not self.keep.cluster:
             left.append(f"kind cluster {self._cluster.name}")
-        if self._daemon is not None and self._daemon.owned and not self.keep.daemon:
+        if self._daemon is not None and self._daemon.owned and not (self.keep.daemon or self.keep.cluster):
             left.append(f"the harness Docker daemon at {self._daemon.url} (if no other session uses it)")
         left.append(f"scratch folder (Airflow home) {self.scratch}")
         return left
@@ -208,7 +208,9 @@ class E2ESession(Lifecycle):
     def daemon(self) -> DockerDaemon:
         """The user's Docker daemon when one answers, else one the harness starts (and stops)."""
         if self._daemon is None:
-            daemon = DockerDaemon(keep=self.keep.daemon, session=self.id, timer=self.timer)
+            # A kept cluster lives in the daemon's containers: keeping it keeps the daemon too.
+            keep = self.keep.daemon or self.keep.cluster
+            daemon = DockerDaemon(keep=keep, session=self.id, timer=self.timer)
             self._daemon = self._stack.enter_context(daemon)
             self._stack.enter_context(environ(daemon.env()))  # DockerOperator, kind, docker CLI
             self._sweep_dead_sessions()
