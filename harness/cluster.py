@@ -393,7 +393,7 @@ class Cluster(Lifecycle):
             self.timer.log(f"load {tag}: unchanged, skipped")
             return False
         with self.timer.phase(f"load {tag}") as phase:
-            ref = repository_path(tag) if self.registry is not None else None
+            ref = repository_path(tag)
             if self.registry is not None and ref is not None:
                 try:
                     self.registry.push(tag, *ref)

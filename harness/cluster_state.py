@@ -9,7 +9,6 @@ killed half-way through a create still leaves something ``cleanup`` finds.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import shutil
 from pathlib import Path
@@ -66,17 +65,8 @@ class ClusterState:
     def remove_if_idle(self) -> bool:
         """Remove the whole folder when nobody holds or waits for its lock and nothing is recorded,
         so one folder per session's cluster does not pile up in the cache."""
-        lock = self.leases.lock
-        try:
-            handle = lock.open("a")
-        except OSError:
-            return False
-        with handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return False
-            if self.recorded() or self.leases.prune():
+        with self.leases.locked(wait=False) as held:
+            if not held or self.recorded() or self.leases.prune():
                 return False
             shutil.rmtree(self.dir, ignore_errors=True)
             return True

@@ -23,12 +23,10 @@ from typing import Any
 
 import docker
 import docker.errors
-import pluggy
 
-from airflow_e2e_harness.k8s_redirect import chain_pre_execute, policy_manager
+from airflow_e2e_harness.policies import PolicyPlugin, chain_pre_execute, hookimpl
 from airflow_e2e_harness.registry import registry_host, resolves
 
-hookimpl = pluggy.HookimplMarker("airflow.policy")
 FAMILY_MODULE = "airflow.providers.docker"
 
 
@@ -40,25 +38,16 @@ def is_docker_task(task: Any) -> bool:
     return any(cls.__module__.startswith(FAMILY_MODULE) for cls in type(task).__mro__)
 
 
-class DockerImageCheck:
-    """The policy plugin; ``install()`` after Airflow's home is set.
+class DockerImageCheck(PolicyPlugin):
+    """The policy plugin for Docker tasks.
 
     :param labels: added to every Docker task's container labels.
     """
 
+    plugin_name = "airflow-e2e-harness-docker-image-check"
+
     def __init__(self, labels: dict[str, str] | None = None) -> None:
         self.labels = dict(labels or {})
-        self._installed = False
-
-    def install(self) -> None:
-        if not self._installed:
-            policy_manager().register(self, name="airflow-e2e-harness-docker-image-check")
-            self._installed = True
-
-    def uninstall(self) -> None:
-        if self._installed:
-            policy_manager().unregister(self)
-            self._installed = False
 
     @hookimpl
     def task_policy(self, task: Any) -> None:

@@ -28,11 +28,8 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any, Self
 
-import pluggy
+from airflow_e2e_harness.policies import PolicyPlugin, chain_pre_execute, hookimpl
 
-from airflow_e2e_harness.k8s_redirect import chain_pre_execute, policy_manager
-
-hookimpl = pluggy.HookimplMarker("airflow.policy")
 TASK_RUNNER_MODULE = "airflow.sdk.execution_time.task_runner"
 ON_KILL_WAIT = 2.0  # seconds given to a task's on_kill (docker stop, pod delete) before moving on
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -151,31 +148,20 @@ def _quietly(call: Any) -> None:
         pass
 
 
-class InterruptPolicy:
+class InterruptPolicy(PolicyPlugin):
     """The policy plugin: every task calls :meth:`InterruptGuard.before_task` first."""
 
-    def __init__(self) -> None:
-        self._installed = False
-
-    def install(self) -> None:
-        if not self._installed:
-            policy_manager().register(self, name="airflow-e2e-harness-interrupts")
-            self._installed = True
-
-    def uninstall(self) -> None:
-        if self._installed:
-            policy_manager().unregister(self)
-            self._installed = False
+    plugin_name = "airflow-e2e-harness-interrupts"
 
     @hookimpl
     def task_policy(self, task: Any) -> None:
-        chain_pre_execute(task, lambda context: _before_task(context))
+        chain_pre_execute(task, _before_task)
 
 
 def _before_task(context: Any) -> None:
     guard = InterruptGuard.active
     if guard is not None:
-        guard.before_task(context.get("task") if hasattr(context, "get") else None)
+        guard.before_task(context.get("task"))
 
 
 def sigterm_as_keyboard_interrupt() -> None:

@@ -47,9 +47,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import pluggy
+from airflow_e2e_harness.policies import PolicyPlugin, chain_pre_execute, hookimpl, is_mapped
 
-hookimpl = pluggy.HookimplMarker("airflow.policy")  # Airflow's policy project name
 FAMILY_MODULE = "airflow.providers.cncf.kubernetes"
 CONN_ID = "airflow_e2e_kind"
 CONN_ID_WITH_PATH = "airflow_e2e_kind_path"
@@ -81,10 +80,6 @@ def is_kubernetes_task(task: Any) -> bool:
     return bool(_family_names(operator_class(task)))
 
 
-def is_mapped(task: Any) -> bool:
-    return isinstance(getattr(task, "partial_kwargs", None), dict) and hasattr(task, "operator_class")
-
-
 def connection_for(cls: type) -> str:
     """The harness connection a task of ``cls`` gets (see the module docstring)."""
     names = _family_names(cls)
@@ -92,35 +87,18 @@ def connection_for(cls: type) -> str:
     return CONN_ID if defers_with_config_dict else CONN_ID_WITH_PATH
 
 
-class KubernetesRedirect:
+class KubernetesRedirect(PolicyPlugin):
     """The policy plugin. Set :attr:`kubeconfig` (None: no cluster) before DAGs are parsed.
 
     ``mapped`` says, per ``(dag_id, task_id)``, what the DAG had said and where the task goes.
     """
 
+    plugin_name = "airflow-e2e-harness-k8s-redirect"
+
     def __init__(self, kubeconfig: Path | None = None, sidecar_image: str | None = None) -> None:
         self.kubeconfig: Path | None = kubeconfig
         self.sidecar_image: str | None = sidecar_image
         self.mapped: dict[tuple[str, str], str] = {}
-        self._installed = False
-
-    # -- registration ---------------------------------------------------------------------
-    @property
-    def installed(self) -> bool:
-        return self._installed
-
-    def install(self) -> None:
-        """Register with Airflow's policy plugin manager (imports airflow: call after its home is set)."""
-        if self._installed:
-            return
-        policy_manager().register(self, name=f"airflow-e2e-harness-k8s-redirect-{id(self):x}")
-        self._installed = True
-
-    def uninstall(self) -> None:
-        if not self._installed:
-            return
-        policy_manager().unregister(self)
-        self._installed = False
 
     # -- where tasks go -------------------------------------------------------------------
     def connection_json(self, conn_id: str = CONN_ID) -> str | None:
@@ -196,38 +174,6 @@ def point_at(task: Any, kubeconfig: str) -> None:
             for name, value in vars(klass).items():
                 if isinstance(value, cached_property):
                     vars(task).pop(name, None)
-
-
-def policy_manager() -> pluggy.PluginManager:
-    """The manager the DagBag's ``settings.task_policy`` calls into."""
-    from airflow import settings
-
-    if hasattr(settings, "get_policy_plugin_manager"):  # Airflow 3.2+
-        return settings.get_policy_plugin_manager()
-    return settings.POLICY_PLUGIN_MANAGER  # Airflow 3.1: made in settings.initialize()
-
-
-def chain_pre_execute(task: Any, check: Callable[[Any], None]) -> None:
-    """Run ``check(context)`` before the task's own pre-execute hook (if the DAG set one).
-
-    The task runner calls ``task._pre_execute_hook`` first thing in ``_execute_task``,
-    before ``pre_execute``, ``execute`` and a deferred task's resumption. A mapped task
-    passes it on, as the ``pre_execute`` argument, to each instance it unmaps.
-    """
-    if is_mapped(task):
-        own = task.partial_kwargs.get("pre_execute")
-    else:
-        own = task._pre_execute_hook
-
-    def pre_execute(context: Any) -> None:
-        check(context)
-        if own is not None:
-            own(context)
-
-    if is_mapped(task):
-        task.partial_kwargs["pre_execute"] = pre_execute
-    else:
-        task._pre_execute_hook = pre_execute
 
 
 def what_the_dag_said(task: Any) -> str:

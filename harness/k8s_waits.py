@@ -20,16 +20,8 @@ import inspect
 import time
 from typing import Any
 
-import pluggy
-
-from airflow_e2e_harness.k8s_redirect import (
-    is_kubernetes_task,
-    is_mapped,
-    operator_class,
-    policy_manager,
-)
-
-hookimpl = pluggy.HookimplMarker("airflow.policy")
+from airflow_e2e_harness.k8s_redirect import is_kubernetes_task, operator_class
+from airflow_e2e_harness.policies import PolicyPlugin, hookimpl, is_mapped
 
 # operator argument -> the harness's value, applied where the DAG kept the operator's default
 SHORT_INTERVALS: dict[str, float] = {
@@ -97,38 +89,38 @@ def settle_then_await(pod_manager: Any, provider_await: Any) -> Any:
     return await_pod_completion
 
 
-class KubernetesWaits:
-    """The policy plugin; ``install()`` after Airflow's home is set.
+class KubernetesWaits(PolicyPlugin):
+    """The policy plugin, plus the completion wait for the time it is installed.
 
     :param enabled: False leaves every operator's waits as the provider has them.
     """
 
+    plugin_name = "airflow-e2e-harness-k8s-waits"
+
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self._installed = False
         self._provider_await: Any = None
 
     def install(self) -> None:
-        if self.enabled and not self._installed:
-            from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
+        if not self.enabled or self.installed:
+            return
+        from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
 
-            policy_manager().register(self, name="airflow-e2e-harness-k8s-waits")
-            provider_await = self._provider_await = PodManager.__dict__["await_pod_completion"]
+        super().install()
+        provider_await = self._provider_await = PodManager.__dict__["await_pod_completion"]
 
-            def await_pod_completion(manager: Any, pod: Any, *args: Any, **kwargs: Any) -> Any:
-                own = functools.partial(provider_await, manager)
-                return settle_then_await(manager, own)(pod, *args, **kwargs)
+        def await_pod_completion(manager: Any, pod: Any, *args: Any, **kwargs: Any) -> Any:
+            own = functools.partial(provider_await, manager)
+            return settle_then_await(manager, own)(pod, *args, **kwargs)
 
-            PodManager.await_pod_completion = await_pod_completion  # type: ignore[method-assign]
-            self._installed = True
+        PodManager.await_pod_completion = await_pod_completion  # type: ignore[method-assign]
 
     def uninstall(self) -> None:
-        if self._installed:
+        if self.installed:
             from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
 
-            policy_manager().unregister(self)
             PodManager.await_pod_completion = self._provider_await  # type: ignore[method-assign]
-            self._installed = False
+        super().uninstall()
 
     def describe(self) -> str:
         if not self.enabled:

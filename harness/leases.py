@@ -57,13 +57,20 @@ class Holder:
 
 
 @contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive ``flock`` on ``path``, released when the block ends (or the process dies)."""
+def file_lock(path: Path, *, wait: bool = True) -> Iterator[bool]:
+    """An exclusive ``flock`` on ``path``, released when the block ends (or the process dies).
+
+    Yields True once held; with ``wait=False`` it yields False at once when another process holds it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -81,10 +88,10 @@ class Leases:
         self.lock = lock or folder / ".lock"
 
     @contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the resource's lock: decide "create, reuse or delete" inside it."""
-        with file_lock(self.lock):
-            yield
+    def locked(self, *, wait: bool = True) -> Iterator[bool]:
+        """Hold the resource's lock: decide "create, reuse or delete" inside it (see :func:`file_lock`)."""
+        with file_lock(self.lock, wait=wait) as held:
+            yield held
 
     def add(self, session: str, holder: Holder | None = None) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from airflow_e2e_harness.containers import SESSION_LABEL
 from airflow_e2e_harness.environment import KindEnvironment
 from airflow_e2e_harness.session_records import records_dir
 from tests.e2e.expected import PROBE_DS, SCENARIOS, XCOMS_DAGS
-from tests.e2e.test_interrupt import start_inner, stop_inner, wait_for_session, wait_until
+from tests.e2e.inner_session import start_inner, stop_inner, wait_for_session, wait_until
 
 pytestmark = [pytest.mark.e2e]
 XCOMS_IMAGES = SCENARIOS / "xcoms" / "images"

@@ -1,0 +1,77 @@
+"""What the harness's Airflow cluster policies share: registration, and the pre-execute chain.
+
+Airflow's supported way to change tasks without editing DAGs is a cluster
+policy; the DagBag calls ``task_policy`` on every plugin registered with its
+policy plugin manager. The harness registers several (the Kubernetes
+redirect, the Docker task checks, the interrupt hook, the Kubernetes waits),
+each a :class:`PolicyPlugin`, for the length of a session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import pluggy
+
+hookimpl = pluggy.HookimplMarker("airflow.policy")  # Airflow's policy project name
+
+
+def policy_manager() -> pluggy.PluginManager:
+    """The manager the DagBag's ``settings.task_policy`` calls into."""
+    from airflow import settings
+
+    if hasattr(settings, "get_policy_plugin_manager"):  # Airflow 3.2+
+        return settings.get_policy_plugin_manager()
+    return settings.POLICY_PLUGIN_MANAGER  # Airflow 3.1: made in settings.initialize()
+
+
+def is_mapped(task: Any) -> bool:
+    return isinstance(getattr(task, "partial_kwargs", None), dict) and hasattr(task, "operator_class")
+
+
+def chain_pre_execute(task: Any, check: Callable[[Any], None]) -> None:
+    """Run ``check(context)`` before the task's own pre-execute hook (if the DAG set one).
+
+    The task runner calls ``task._pre_execute_hook`` first thing in ``_execute_task``,
+    before ``pre_execute``, ``execute`` and a deferred task's resumption. A mapped task
+    passes it on, as the ``pre_execute`` argument, to each instance it unmaps.
+    """
+    if is_mapped(task):
+        own = task.partial_kwargs.get("pre_execute")
+    else:
+        own = task._pre_execute_hook
+
+    def pre_execute(context: Any) -> None:
+        check(context)
+        if own is not None:
+            own(context)
+
+    if is_mapped(task):
+        task.partial_kwargs["pre_execute"] = pre_execute
+    else:
+        task._pre_execute_hook = pre_execute
+
+
+class PolicyPlugin:
+    """A policy plugin registered for a while; ``install()`` after Airflow's home is set
+    (it imports airflow). Subclasses implement ``task_policy`` with :data:`hookimpl`."""
+
+    plugin_name: ClassVar[str] = "airflow-e2e-harness"
+
+    _installed = False
+
+    @property
+    def installed(self) -> bool:
+        return self._installed
+
+    def install(self) -> None:
+        if not self._installed:
+            # Unique per object: tests may hold several of one kind at once.
+            policy_manager().register(self, name=f"{self.plugin_name}-{id(self):x}")
+            self._installed = True
+
+    def uninstall(self) -> None:
+        if self._installed:
+            policy_manager().unregister(self)
+            self._installed = False
