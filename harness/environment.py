@@ -91,6 +91,7 @@ class Environment(Lifecycle):
             raise FileNotFoundError(f"DAGs folder {dags} does not exist: pass dags=<folder of DAG files>")
 
     def start(self) -> None:
+        self.session.prestart_airflow()  # overlaps with what follows
         self.images = self.session.build_images(self.image_spec)
         self._stack.enter_context(self._up())
 
@@ -243,11 +244,8 @@ class KindEnvironment(Environment):
     @contextmanager
     def _up(self) -> Iterator[None]:
         s, cluster = self.session, self.cluster
-        for tag in self.images:
-            cluster.load_image(tag)  # skipped when the node already holds this image
         sidecar = s.kind_assets.sidecar_image
-        if sidecar:
-            cluster.load_image(sidecar)
+        cluster.load_images([*self.images, *([sidecar] if sidecar else [])])  # what the nodes lack
         shutil.rmtree(self.data_dir, ignore_errors=True)  # a kept cluster's old outputs must not pass
         for name in self.namespaces:  # before applying: a readiness failure needs the bundle most
             s.bundle.add_source(f"namespace-{name}", namespace_source(cluster.api, name))

@@ -8,8 +8,11 @@ harness sets a short one; intervals the DAG set itself stay. The completion
 wait has no argument, so while the harness session runs, the provider's
 ``PodManager.await_pod_completion`` first re-reads the pod every
 :data:`COMPLETION_POLL` seconds until it has settled, then runs as written
-(returning at its first read). Nothing is read or connected before the
-operator itself does so. Turn it all off with ``E2ESession(fast_waits=False)``
+(returning at its first read); when a followed log stream ends, the
+provider's one "is the container still running?" question likewise re-reads
+for up to the second it would otherwise sleep (see :class:`LogFollowSettle`).
+Nothing is read or connected before the operator itself does so. Turn it
+all off with ``E2ESession(fast_waits=False)``
 (pytest: ``--stock-waits``).
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 import time
 from typing import Any
 
@@ -32,6 +36,9 @@ SHORT_INTERVALS: dict[str, float] = {
 }
 COMPLETION_POLL = 0.2
 COMPLETION_LIMIT = 3600.0
+LOG_RESUME_WAIT = 1.0  # the provider's own sleep before it follows a container's logs again
+SIDECAR = "airflow-xcom-sidecar"
+PATCHED = ("await_pod_completion", "fetch_container_logs", "container_is_running")  # PodManager's
 
 
 def defaults_of(cls: type) -> dict[str, Any]:
@@ -67,26 +74,71 @@ def shorten(task: Any) -> dict[str, float]:
 
 
 def settle_then_await(pod_manager: Any, provider_await: Any) -> Any:
-    """An ``await_pod_completion`` that re-reads the pod every COMPLETION_POLL seconds until its
-    phase is final, its base container has ended, or an early failure shows, then hands over to
-    the provider's own (which then returns on its first read, with all its own checks)."""
-    from airflow.providers.cncf.kubernetes.utils.pod_manager import PodPhase
+    """An ``await_pod_completion`` that re-reads the pod every COMPLETION_POLL seconds until the
+    provider's own loop would stop (a final phase; the base container done when a sidecar or
+    istio keeps the pod up; an early failure), then hands over to the provider's own, which
+    returns on its first read with all its own checks."""
+    from airflow.providers.cncf.kubernetes.utils.container import container_is_completed
+    from airflow.providers.cncf.kubernetes.utils.pod_manager import (
+        PodPhase,
+        detect_pod_terminate_early_issues,
+    )
 
-    def await_pod_completion(pod: Any, *args: Any, **kwargs: Any) -> Any:
-        container = kwargs.get("container_name", args[1] if len(args) > 1 else "base")
+    def await_pod_completion(
+        pod: Any, istio_enabled: bool = False, container_name: str = "base", do_xcom_push: bool = False,
+    ) -> Any:
         deadline = time.monotonic() + COMPLETION_LIMIT
         while time.monotonic() < deadline:
             remote = pod_manager.read_pod(pod)
-            status = remote.status
-            if status is None or status.phase in PodPhase.terminal_states:
+            if remote.status is None or remote.status.phase in PodPhase.terminal_states:
                 break
-            ended = [c for c in status.container_statuses or [] if c.name == container and c.state.terminated]
-            if ended or status.phase not in ("Pending", "Running"):
+            if (istio_enabled or do_xcom_push) and container_is_completed(remote, container_name):
+                break
+            if detect_pod_terminate_early_issues(remote):
                 break
             time.sleep(COMPLETION_POLL)
-        return provider_await(pod, *args, **kwargs)
+        return provider_await(pod, istio_enabled, container_name, do_xcom_push)
 
     return await_pod_completion
+
+
+class LogFollowSettle:
+    """``container_is_running`` as the provider's log follower asks it, given up to
+    LOG_RESUME_WAIT seconds to see the container stop.
+
+    When a followed log stream ends, the provider asks once whether the container
+    still runs; the kubelet reports the exit up to a second after the stream
+    closes, and on "running" the provider sleeps a second and reads the logs
+    again from the last timestamp, printing the last second's lines twice.
+    Re-reading every COMPLETION_POLL seconds answers "stopped" as soon as the
+    kubelet says so; a container that really keeps running gets the same
+    answer after the same second the provider would have slept. Only the base
+    container's question while following logs is affected, never the XCom
+    sidecar's.
+    """
+
+    def __init__(self, provider_fetch: Any, provider_is_running: Any) -> None:
+        self.provider_fetch = provider_fetch
+        self.provider_is_running = provider_is_running
+        self._following = threading.local()
+
+    def fetch_container_logs(self, manager: Any, pod: Any, container_name: str, *args: Any,
+                             **kwargs: Any) -> Any:
+        self._following.active = bool(kwargs.get("follow"))
+        try:
+            return self.provider_fetch(manager, pod, container_name, *args, **kwargs)
+        finally:
+            self._following.active = False
+
+    def container_is_running(self, manager: Any, pod: Any, container_name: str) -> bool:
+        running = self.provider_is_running(manager, pod, container_name)
+        if not running or not getattr(self._following, "active", False) or container_name == SIDECAR:
+            return running
+        deadline = time.monotonic() + LOG_RESUME_WAIT
+        while running and time.monotonic() < deadline:
+            time.sleep(COMPLETION_POLL)
+            running = self.provider_is_running(manager, pod, container_name)
+        return running
 
 
 class KubernetesWaits(PolicyPlugin):
@@ -99,7 +151,7 @@ class KubernetesWaits(PolicyPlugin):
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self._provider_await: Any = None
+        self._originals: dict[str, Any] = {}
 
     def install(self) -> None:
         if not self.enabled or self.installed:
@@ -107,27 +159,40 @@ class KubernetesWaits(PolicyPlugin):
         from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
 
         super().install()
-        provider_await = self._provider_await = PodManager.__dict__["await_pod_completion"]
+        own = {name: PodManager.__dict__[name] for name in PATCHED}
+        self._originals = own
+        follow = LogFollowSettle(own["fetch_container_logs"], own["container_is_running"])
 
         def await_pod_completion(manager: Any, pod: Any, *args: Any, **kwargs: Any) -> Any:
-            own = functools.partial(provider_await, manager)
-            return settle_then_await(manager, own)(pod, *args, **kwargs)
+            provider = functools.partial(own["await_pod_completion"], manager)
+            return settle_then_await(manager, provider)(pod, *args, **kwargs)
 
+        def fetch_container_logs(manager: Any, *args: Any, **kwargs: Any) -> Any:
+            return follow.fetch_container_logs(manager, *args, **kwargs)
+
+        def container_is_running(manager: Any, *args: Any, **kwargs: Any) -> bool:
+            return follow.container_is_running(manager, *args, **kwargs)
+
+        # Plain functions, so that each binds to the PodManager it is called on.
         PodManager.await_pod_completion = await_pod_completion  # type: ignore[method-assign]
+        PodManager.fetch_container_logs = fetch_container_logs  # type: ignore[method-assign]
+        PodManager.container_is_running = container_is_running  # type: ignore[method-assign]
 
     def uninstall(self) -> None:
         if self.installed:
             from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
 
-            PodManager.await_pod_completion = self._provider_await  # type: ignore[method-assign]
+            for name, method in self._originals.items():
+                setattr(PodManager, name, method)
+            self._originals = {}
         super().uninstall()
 
     def describe(self) -> str:
         if not self.enabled:
             return "kubernetes waits: the provider's own (fast waits off)"
         intervals = ", ".join(f"{k}={v}" for k, v in SHORT_INTERVALS.items())
-        return (f"kubernetes waits shortened where DAGs kept the defaults ({intervals}; completion "
-                f"re-read every {COMPLETION_POLL}s); --stock-waits turns this off")
+        return (f"kubernetes waits shortened where DAGs kept the defaults ({intervals}; completion and "
+                f"log-follow end re-read every {COMPLETION_POLL}s); --stock-waits turns this off")
 
     @hookimpl(trylast=True)
     def task_policy(self, task: Any) -> None:

@@ -268,7 +268,7 @@ class E2ESession(Lifecycle):
             )
             self._cluster = self._stack.enter_context(cluster)
             self.bundle.add_source("kind", cluster.export_logs)
-            cluster.registry = self._start_registry()
+            cluster.registry_factory = self._start_registry  # started by the first load that needs it
         return self._cluster
 
     def _start_registry(self) -> LocalRegistry | None:
@@ -288,10 +288,18 @@ class E2ESession(Lifecycle):
     @property
     def runner(self) -> DagRunner:
         """Runs DAGs; Airflow's one-time start happens here, as a phase of its own, before the first run."""
+        runner = self._new_runner()
+        runner.warm_up()
+        return runner
+
+    def prestart_airflow(self) -> None:
+        """Begin Airflow's one-time start in the background (environments do, as they come up),
+        so that it overlaps with image checks, services and the cluster."""
+        self._new_runner().prestart.start()
+
+    def _new_runner(self) -> DagRunner:
         if self._runner is None:
-            runner = DagRunner(self.home, self.artifacts_dir, self.timer)
-            runner.warm_up()
-            self._runner = runner
+            self._runner = DagRunner(self.home, self.artifacts_dir, self.timer)
         return self._runner
 
     # -- images -----------------------------------------------------------------------------

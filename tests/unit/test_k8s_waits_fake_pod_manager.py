@@ -10,7 +10,17 @@ from typing import Any
 import pendulum
 import pytest
 
-from airflow_e2e_harness.k8s_waits import COMPLETION_POLL, SHORT_INTERVALS, settle_then_await, shorten
+from airflow_e2e_harness.k8s_waits import (
+    COMPLETION_POLL,
+    LOG_RESUME_WAIT,
+    PATCHED,
+    SHORT_INTERVALS,
+    SIDECAR,
+    KubernetesWaits,
+    LogFollowSettle,
+    settle_then_await,
+    shorten,
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,18 +64,38 @@ def test_jobs_poll_their_status_sooner(operators: Any) -> None:
     assert shorten(operators.job)["job_poll_interval"] == SHORT_INTERVALS["job_poll_interval"]
 
 
-class FakePodManager:
-    """A pod that is Running for ``running_reads`` reads, then Succeeded."""
+def pod(phase: str, base: str = "running") -> Any:
+    """A real V1Pod object (the provider's own checks read it) in ``phase``, its base container
+    ``running`` or ``terminated``."""
+    from kubernetes.client import (
+        V1ContainerState,
+        V1ContainerStateRunning,
+        V1ContainerStateTerminated,
+        V1ContainerStatus,
+        V1ObjectMeta,
+        V1Pod,
+        V1PodStatus,
+    )
 
-    def __init__(self, running_reads: int) -> None:
+    state = (V1ContainerState(running=V1ContainerStateRunning()) if base == "running"
+             else V1ContainerState(terminated=V1ContainerStateTerminated(exit_code=0)))
+    status = V1ContainerStatus(name="base", image="x", image_id="", ready=False, restart_count=0,
+                               state=state)
+    return V1Pod(metadata=V1ObjectMeta(name="p"),
+                 status=V1PodStatus(phase=phase, container_statuses=[status]))
+
+
+class FakePodManager:
+    """Serves the given pod states one read after the other (the last one from then on)."""
+
+    def __init__(self, *states: Any) -> None:
+        self.states = list(states)
         self.reads = 0
-        self.running_reads = running_reads
         self.handed_over_at: int | None = None
 
     def read_pod(self, pod: Any) -> Any:
         self.reads += 1
-        phase = "Running" if self.reads <= self.running_reads else "Succeeded"
-        return SimpleNamespace(status=SimpleNamespace(phase=phase, container_statuses=[]))
+        return self.states[min(self.reads, len(self.states)) - 1]
 
     def provider_await(self, pod: Any, *args: Any, **kwargs: Any) -> str:
         self.handed_over_at = self.reads
@@ -73,10 +103,90 @@ class FakePodManager:
 
 
 def test_completion_wait_settles_then_hands_over_to_the_provider() -> None:
-    fake = FakePodManager(running_reads=3)
+    fake = FakePodManager(pod("Running"), pod("Running"), pod("Running"), pod("Succeeded", "terminated"))
     wait = settle_then_await(fake, fake.provider_await)
     start = time.monotonic()
     assert wait(SimpleNamespace(), False, "base", False) == "remote pod"
     took = time.monotonic() - start
     assert fake.handed_over_at == 4, "handed over at the first read that saw the pod finished"
     assert took < 3 * COMPLETION_POLL + 1.0  # the provider's own loop sleeps 2 s per read
+
+
+def test_completion_wait_without_a_sidecar_waits_for_the_final_phase() -> None:
+    # The base container has ended, but the kubelet sets the phase a second later: the provider's
+    # loop would read "Running" and sleep 2 s, so the settle loop must not hand over yet.
+    ended = pod("Running", "terminated")
+    fake = FakePodManager(ended, ended, pod("Succeeded", "terminated"))
+    settle_then_await(fake, fake.provider_await)(SimpleNamespace(), False, "base", False)
+    assert fake.handed_over_at == 3
+
+
+def test_completion_wait_with_a_sidecar_stops_at_the_base_container() -> None:
+    fake = FakePodManager(pod("Running"), pod("Running", "terminated"))  # the sidecar keeps it Running
+    settle_then_await(fake, fake.provider_await)(SimpleNamespace(), False, "base", True)
+    assert fake.handed_over_at == 2
+
+
+class FakeFollower:
+    """The provider's log follower, reduced to its question: is the container still running?"""
+
+    def __init__(self, running_answers: int) -> None:
+        self.asked = 0
+        self.running_answers = running_answers
+
+    def is_running(self, manager: Any, pod: Any, container_name: str) -> bool:
+        self.asked += 1
+        return self.asked <= self.running_answers
+
+    def fetch(self, manager: Any, pod: Any, container_name: str, **kwargs: Any) -> bool:
+        return self.settle.container_is_running(manager, pod, container_name)
+
+
+def follower(running_answers: int) -> FakeFollower:
+    fake = FakeFollower(running_answers)
+    fake.settle = LogFollowSettle(fake.fetch, fake.is_running)
+    return fake
+
+
+def test_log_follow_end_sees_the_container_stop_without_the_providers_second() -> None:
+    fake = follower(running_answers=2)
+    start = time.monotonic()
+    assert fake.settle.fetch_container_logs(None, "pod", "base", follow=True) is False
+    assert fake.asked == 3
+    assert time.monotonic() - start < LOG_RESUME_WAIT
+
+
+def test_log_follow_of_a_container_that_keeps_running_answers_after_the_same_second() -> None:
+    fake = follower(running_answers=100)
+    start = time.monotonic()
+    assert fake.settle.fetch_container_logs(None, "pod", "base", follow=True) is True
+    assert LOG_RESUME_WAIT <= time.monotonic() - start < LOG_RESUME_WAIT + 0.5
+
+
+def test_sidecar_and_unfollowed_questions_are_answered_at_once() -> None:
+    sidecar = follower(running_answers=100)
+    assert sidecar.settle.fetch_container_logs(None, "pod", SIDECAR, follow=True) is True
+    assert sidecar.asked == 1
+    unfollowed = follower(running_answers=100)
+    assert unfollowed.settle.fetch_container_logs(None, "pod", "base", follow=False) is True
+    assert unfollowed.asked == 1
+    outside = follower(running_answers=100)
+    assert outside.settle.container_is_running(None, "pod", "base") is True
+    assert outside.asked == 1
+
+
+def test_installed_waits_bind_to_the_pod_manager_they_are_called_on() -> None:
+    from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
+
+    waits = KubernetesWaits()
+    originals = {name: PodManager.__dict__[name] for name in PATCHED}
+    manager = PodManager(kube_client=None)
+    manager.read_pod = lambda pod: pod  # type: ignore[method-assign]  # no cluster: the pod is its own read
+    waits.install()
+    try:
+        assert manager.container_is_running(pod("Running"), "base") is True
+        assert manager.container_is_running(pod("Succeeded", "terminated"), "base") is False
+        assert manager.await_pod_completion(pod("Succeeded", "terminated")).status.phase == "Succeeded"
+    finally:
+        waits.uninstall()
+    assert {name: PodManager.__dict__[name] for name in PATCHED} == originals
