@@ -9,7 +9,6 @@ not wait for readiness, so :meth:`Cluster.wait_ready` does, with the official
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -30,10 +29,11 @@ from pytest_kind import KindCluster
 from airflow_e2e_harness.cluster_state import KIND_CLUSTER_LABEL, ClusterState
 from airflow_e2e_harness.config import environ
 from airflow_e2e_harness.image_registry import LocalRegistry, RegistryError, repository_path
+from airflow_e2e_harness.leases import file_lock
 from airflow_e2e_harness.lifecycle import Lifecycle
+from airflow_e2e_harness.node_images import NodeImage, node_images
 from airflow_e2e_harness.provision.kind_assets import KindAssets
 from airflow_e2e_harness.provision.steps import ProvisionError
-from airflow_e2e_harness.registry import containerd_reference
 from airflow_e2e_harness.timing import Timer, default_timer
 
 DATA_PLACEHOLDER = "__HARNESS_DATA_DIR__"
@@ -358,39 +358,19 @@ class Cluster(Lifecycle):
         return node.exec_run(["timeout", "2", "bash", "-c", probe]).exit_code == 0
 
     def node_image_id(self, tag: str) -> str | None:
-        """The image ID (config digest) the control-plane node's containerd holds for ``tag``, if any."""
-        return self.node_image_ids(self.docker.containers.get(self.node_container), [tag]).get(tag)
+        """The config digest of the image the control-plane node holds for ``tag``, if any."""
+        image = self.node_images(self.docker.containers.get(self.node_container), [tag]).get(tag)
+        return image.config if image else None
 
-    def node_image_ids(self, node: docker.models.containers.Container, tags: Sequence[str]) -> dict[str, str]:
-        """The image IDs (config digests) ``node`` holds for ``tags``; absent tags are left out.
+    @staticmethod
+    def node_images(node: docker.models.containers.Container, tags: Sequence[str]) -> dict[str, NodeImage]:
+        """The images ``node`` holds for ``tags`` (see :mod:`airflow_e2e_harness.node_images`)."""
 
-        A few ``docker exec`` calls for all tags together (each costs about 0.1 s):
-        the image list, then the content each image points at, following an index
-        to its first manifest, until the manifest names its config.
-        """
-        listing = node.exec_run(["ctr", "--namespace=k8s.io", "images", "ls"])
-        if listing.exit_code != 0:
-            return {}
-        targets = {}
-        for line in listing.output.decode(errors="replace").splitlines()[1:]:
-            fields = line.split()
-            if len(fields) >= 3:
-                targets[fields[0]] = fields[2]
-        pending = {tag: targets[ref] for tag in tags if (ref := containerd_reference(tag)) in targets}
-        found: dict[str, str] = {}
-        for _ in range(3):  # an index points at a manifest, which points at the config
-            if not pending:
-                break
-            docs = _content(node, sorted(set(pending.values())))
-            following: dict[str, str] = {}
-            for tag, digest in pending.items():
-                doc = docs.get(digest) or {}
-                if "config" in doc:
-                    found[tag] = str(doc["config"]["digest"])
-                elif doc.get("manifests"):
-                    following[tag] = str(doc["manifests"][0]["digest"])
-            pending = following
-        return found
+        def run(command: list[str]) -> tuple[int, bytes]:
+            result = node.exec_run(command)
+            return result.exit_code, result.output
+
+        return node_images(run, tags)
 
     def nodes(self) -> list[docker.models.containers.Container]:
         return self.docker.containers.list(filters={"label": f"{KIND_CLUSTER_LABEL}={self.name}"})
@@ -419,12 +399,16 @@ class Cluster(Lifecycle):
         Through the registry when there is one (only missing layers travel), else,
         or when that fails, with ``kind load docker-image``.
         """
+        with file_lock(self.state.dir / "load.lock"):  # sessions sharing the cluster load each image once
+            return self._load_missing(tags)
+
+    def _load_missing(self, tags: Sequence[str]) -> list[str]:
         nodes = self.nodes()
-        held = {node.id: self.node_image_ids(node, tags) for node in nodes}
+        held = {node.id: self.node_images(node, tags) for node in nodes}
         loaded = []
         for tag in tags:
             local_id = self.docker.images.get(tag).id
-            lacking = [node for node in nodes if held[node.id].get(tag) != local_id]
+            lacking = [node for node in nodes if not _holds(held[node.id].get(tag), local_id)]
             if not lacking:
                 self.timer.log(f"load {tag}: unchanged, skipped")
                 continue
@@ -450,15 +434,6 @@ class Cluster(Lifecycle):
             phase.note = "kind load"
 
 
-def _content(node: docker.models.containers.Container, digests: list[str]) -> dict[str, dict[str, Any]]:
-    """The JSON documents containerd's content store holds for ``digests``, in one exec."""
-    script = 'for d; do printf "%s " "$d"; ctr --namespace=k8s.io content get "$d" | tr -d "\\n"; echo; done'
-    result = node.exec_run(["sh", "-c", script, "sh", *digests])
-    docs: dict[str, dict[str, Any]] = {}
-    for line in result.output.decode(errors="replace").splitlines():
-        digest, _, text = line.partition(" ")
-        try:
-            docs[digest] = json.loads(text)
-        except json.JSONDecodeError:
-            continue  # not in the store, or not JSON
-    return docs
+
+def _holds(image: NodeImage | None, local_id: str) -> bool:
+    return image is not None and image.matches(local_id)

@@ -217,14 +217,18 @@ class KindEnvironment(Environment):
         **kwargs: Any,
     ) -> None:
         super().__init__(session, **kwargs)
-        self.namespace = namespace
+        self.declared_namespace = namespace
+        # Sessions sharing a cluster (pytest-xdist workers) each get a namespace of their own.
+        self.namespace = f"{namespace}-{session.worker}" if session.worker else namespace
         self.manifest_paths = _manifest_paths(session, manifests)
-        self.manifest_vars = {"NAMESPACE": namespace, **(manifest_vars or {})}
+        self.manifest_vars = {"NAMESPACE": self.namespace, **(manifest_vars or {})}
         self.documents = load_documents(self.manifest_paths, self.manifest_vars)
-        if namespace != "default" and not any(
-            d["kind"] == "Namespace" and d["metadata"]["name"] == namespace for d in self.documents
+        if self.namespace != namespace:
+            move_to_namespace(self.documents, namespace, self.namespace)
+        if self.namespace != "default" and not any(
+            d["kind"] == "Namespace" and d["metadata"]["name"] == self.namespace for d in self.documents
         ):
-            namespace_doc = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+            namespace_doc = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}}
             self.documents.insert(0, namespace_doc)
         self.manifests: Manifests | None = None
 
@@ -271,8 +275,23 @@ class KindEnvironment(Environment):
     def observers(self) -> list[AbstractContextManager[Any]]:
         return [PodStartWatchdog(self.cluster.api, self.namespaces)]
 
-    def _kubernetes_target(self) -> AbstractContextManager[Any]:
-        return self.session.redirect.target(self.cluster.kubeconfig, self.session.kind_assets.sidecar_image)
+    @contextmanager
+    def _kubernetes_target(self) -> Iterator[None]:
+        s = self.session
+        with s.redirect.target(self.cluster.kubeconfig, s.kind_assets.sidecar_image), \
+                s.namespace_map.target({self.declared_namespace: self.namespace}):
+            yield
+
+
+def move_to_namespace(documents: list[dict[str, Any]], declared: str, actual: str) -> None:
+    """Documents that name the ``declared`` namespace (as a Namespace, or as where they live)
+    now name ``actual``; ``${NAMESPACE}`` was filled with ``actual`` already."""
+    for doc in documents:
+        meta = doc.setdefault("metadata", {})
+        if doc.get("kind") == "Namespace" and meta.get("name") == declared:
+            meta["name"] = actual
+        elif meta.get("namespace") == declared:
+            meta["namespace"] = actual
 
 
 def _manifest_paths(

@@ -19,6 +19,8 @@ from pathlib import Path
 import docker
 import docker.errors
 
+from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.leases import file_lock
 from airflow_e2e_harness.provision.base_image import PythonBaseImage
 from airflow_e2e_harness.provision.steps import run_steps
 from airflow_e2e_harness.registry import have_or_pull, image_mode
@@ -123,6 +125,17 @@ class TaskImages:
         return {tag: self.build(tag) for tag in self.images}
 
     def build(self, tag: str) -> BuiltImage:
+        """Build ``tag`` unless unchanged. Sessions side by side (pytest-xdist workers, two
+        terminals) build an image once: the others wait for it, then find it unchanged."""
+        lock = cache_dir() / "locks" / f"build-{hashlib.sha256(tag.encode()).hexdigest()[:16]}.lock"
+        with file_lock(lock, wait=False) as held:
+            if held:
+                return self._build_or_skip(tag)
+        self.timer.log(f"image {tag}: another session is building it; waiting")
+        with file_lock(lock):
+            return self._build_or_skip(tag)
+
+    def _build_or_skip(self, tag: str) -> BuiltImage:
         context = Path(self.images[tag])
         buildargs = self._buildargs(context)
         wanted = context_hash(context, buildargs)

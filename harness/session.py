@@ -36,6 +36,7 @@ from airflow_e2e_harness.k8s_redirect import KubernetesRedirect
 from airflow_e2e_harness.k8s_waits import KubernetesWaits
 from airflow_e2e_harness.leases import Holder
 from airflow_e2e_harness.lifecycle import Lifecycle
+from airflow_e2e_harness.namespace_map import NamespaceMap
 from airflow_e2e_harness.runner import DagRunner, RunResult
 from airflow_e2e_harness.session_records import SessionRecord, mark_scratch, unmark_scratch
 from airflow_e2e_harness.timing import Timer, default_timer
@@ -87,6 +88,8 @@ class E2ESession(Lifecycle):
     :param defaults: what environments use when an argument is left out.
     :param timer: the phase timer behind the closing summary.
     :param fast_waits: shorten KubernetesPodOperator's waits where DAGs kept the defaults.
+    :param worker: this session's name among sessions sharing one cluster (a pytest-xdist
+        worker id, e.g. ``gw1``): its namespaces and data folders carry it, and the id too.
     """
 
     def __init__(
@@ -99,6 +102,7 @@ class E2ESession(Lifecycle):
         defaults: Defaults | None = None,
         timer: Timer | None = None,
         fast_waits: bool = True,
+        worker: str | None = None,
     ) -> None:
         self.root = Path(root or Path.cwd()).resolve()
         self.artifacts_root = Path(artifacts_root or self.root / "e2e-artifacts").resolve()
@@ -107,7 +111,8 @@ class E2ESession(Lifecycle):
         self.defaults = defaults or Defaults()
         self.timer = timer or default_timer()
         # Labels containers and networks, names artifact folders; the pid part suffixes names.
-        self.id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+        self.worker = worker
+        self.id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}" + (f"-{worker}" if worker else "")
         self.scratch = Path(tempfile.mkdtemp(prefix="airflow-e2e-"))  # cleanup.SCRATCH_PREFIX
         mark_scratch(self.scratch)
         self.home = AirflowHome(self.scratch / "airflow-home")
@@ -116,6 +121,7 @@ class E2ESession(Lifecycle):
         self.image_check = DockerImageCheck(labels={SESSION_LABEL: self.id})
         self.interrupts = InterruptPolicy()
         self.k8s_waits = KubernetesWaits(enabled=fast_waits)
+        self.namespace_map = NamespaceMap()
         self.runs: list[RunResult] = []
         self._stack = ExitStack()
         self._daemon: DockerDaemon | None = None
@@ -131,7 +137,8 @@ class E2ESession(Lifecycle):
     # -- identity -------------------------------------------------------------------------
     @property
     def short_id(self) -> str:
-        return self.id.rsplit("-", 1)[-1]
+        """The pid part of the id: unique among live sessions, short enough for names."""
+        return self.id.split("-")[2]
 
     @property
     def artifacts_path(self) -> Path:
@@ -161,6 +168,7 @@ class E2ESession(Lifecycle):
         self.image_check.install()
         self.interrupts.install()
         self.k8s_waits.install()
+        self.namespace_map.install()
 
     def release(self) -> None:
         """Stop what came up on first use (containers, cluster, daemon); idempotent.
@@ -196,6 +204,7 @@ class E2ESession(Lifecycle):
             self.image_check.uninstall()
             self.interrupts.uninstall()
             self.k8s_waits.uninstall()
+            self.namespace_map.uninstall()
             self.home.stop()
             if self.keep.resources:
                 unmark_scratch(self.scratch)  # kept for the user: no sweep may take it

@@ -28,12 +28,14 @@ class Timer:
 
     stream: TextIO = field(default_factory=lambda: sys.stderr)
     heartbeat: float = 30.0
+    label: str = ""  # e.g. a pytest-xdist worker id, so interleaved lines say whose they are
     phases: list[Phase] = field(default_factory=list)
     _t0: float = field(default_factory=time.monotonic)
 
     def log(self, message: str) -> None:
         elapsed = time.monotonic() - self._t0
-        print(f"[harness {elapsed:7.1f}s] {message}", file=self.stream, flush=True)
+        who = f"harness {self.label}" if self.label else "harness"
+        print(f"[{who} {elapsed:7.1f}s] {message}", file=self.stream, flush=True)
 
     @contextmanager
     def phase(self, name: str) -> Iterator[Phase]:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.leases import file_lock
 from airflow_e2e_harness.timing import Timer, default_timer
 
 
@@ -67,12 +68,30 @@ class UnstampedStep(Step):
 
 
 def run_steps(steps: Iterable[Step], timer: Timer | None = None) -> None:
-    """Run each step that is not done yet, in order; print "cached" for the rest."""
+    """Run each step that is not done yet, in order; print "cached" for the rest.
+
+    A step runs under a lock of its own, so that sessions side by side (pytest-xdist
+    workers on a cold cache) build each thing once: the others wait, then find it done.
+    """
     timer = timer or default_timer()
     for step in steps:
         if step.is_done():
             timer.log(f"{step.name}: cached")
             continue
-        with timer.phase(step.name):
-            step.execute(timer)
-        step.mark_done()
+        lock = cache_dir() / "locks" / f"step-{step.name}.lock"
+        with file_lock(lock, wait=False) as held:
+            if held:
+                _run(step, timer)
+                continue
+        timer.log(f"{step.name}: another session is building it; waiting")
+        with file_lock(lock):
+            _run(step, timer)
+
+
+def _run(step: Step, timer: Timer) -> None:
+    if step.is_done():  # done by another session meanwhile
+        timer.log(f"{step.name}: built by another session")
+        return
+    with timer.phase(step.name):
+        step.execute(timer)
+    step.mark_done()
