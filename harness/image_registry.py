@@ -67,7 +67,7 @@ class LocalRegistry(Lifecycle):
         self.session = session
         self.storage = storage
         self.timer = timer or default_timer()
-        self.name = f"airflow-e2e-registry-{session.rsplit('-', 1)[-1]}"
+        self.name = f"airflow-e2e-registry-{session.split('-', 2)[-1]}"  # the id after its timestamp
         self.port: int | None = None
         self._container: docker.models.containers.Container | None = None
 

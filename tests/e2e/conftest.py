@@ -21,6 +21,19 @@ REPO = Path(__file__).resolve().parents[2]
 OUTER_CACHE = cache_dir()
 
 
+# Modules whose tests run sessions of their own (minutes each): first, so that with
+# `pytest -n 2` they start early on different workers instead of ending the run alone.
+SLOW_FIRST = ("test_user_project.py", "test_sessions.py", "test_interrupt.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the order within each group stays
+
+
 @pytest.fixture(scope="session")
 def airflow_e2e_kind_config(pytestconfig: pytest.Config) -> Path:
     """The repo's own kind config (a user's config overrides this fixture the same way)."""

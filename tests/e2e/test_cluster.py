@@ -197,6 +197,30 @@ def test_pod_writes_through_hostpath_pv_host_reads(
         core.delete_persistent_volume(pv_name)
 
 
+def test_every_node_runs_loaded_images_and_shares_the_data_folder(
+    cluster: Cluster, core: k8s.CoreV1Api, namespace: str, sidecar: str,
+) -> None:
+    """On a multi-node cluster (tox -e e2e-3nodes): a pod pinned to each node that takes pods
+    runs the loaded image with pull policy Never and writes to /data, and the host reads it all."""
+    nodes = [n for n in core.list_node().items
+             if not any(t.effect == "NoSchedule" for t in n.spec.taints or [])]
+    if len(nodes) < 2:
+        pytest.skip(f"{len(nodes)} node(s) take pods: run with a multi-node --kind-config")
+    sub = f"nodes-{namespace}"
+    for node in nodes:
+        name = node.metadata.name
+        pod = _pod(
+            f"on-{name}"[:63], sidecar, f"mkdir -p /data/{sub} && echo {name} > /data/{sub}/{name}.txt",
+            volume_mounts=[k8s.V1VolumeMount(name="data", mount_path="/data")],
+            volumes=[k8s.V1Volume(name="data", host_path=k8s.V1HostPathVolumeSource(path="/data"))],
+            node_name=name,
+        )
+        phase, log = _run(core, namespace, pod)
+        assert phase == "Succeeded", f"{name}: {log}"
+    written = {p.name: p.read_text() for p in (cluster.data_dir / sub).iterdir()}
+    assert written == {f"{n.metadata.name}.txt": f"{n.metadata.name}\n" for n in nodes}
+
+
 SERVE_8080 = "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"
 
 
