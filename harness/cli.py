@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from contextlib import ExitStack
+from pathlib import Path
 
 from airflow_e2e_harness.cleanup import Sweeper
 from airflow_e2e_harness.cluster_state import ClusterState
@@ -42,7 +43,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     """One DAG run in a Docker or kind environment, as the pytest fixtures would wire it."""
     keep = KeepOptions(daemon=args.keep_all, cluster=args.keep_all, resources=args.keep_all)
     name = args.cluster_name or ("airflow-e2e" if args.keep_all else None)  # kept: a name to find it again
-    kind = KindOptions(cluster_name=name, node_image=args.kind_image)
+    kind = KindOptions(
+        cluster_name=name, node_image=args.kind_image, context=args.kube_context,
+        kubeconfig=Path(args.kubeconfig).expanduser().resolve() if args.kubeconfig else None,
+        image_registry=args.image_registry,
+    )
     session = E2ESession(keep=keep, kind=kind, fast_waits=not args.stock_waits)
     images: dict[str, str] | str | None = _pairs(args.image, "--image") or args.images
     common = dict(
@@ -134,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--kind-image", default=os.environ.get("HARNESS_KIND_IMAGE"))
     r.add_argument("--keep-all", action="store_true", help="keep daemon, cluster and resources")
     r.add_argument("--stock-waits", action="store_true", help="KubernetesPodOperator's own poll intervals")
+    r.add_argument("--kubeconfig", help="kind: an existing cluster's kubeconfig (read only) instead of kind")
+    r.add_argument("--kube-context", help="with --kubeconfig: its context (default: the current one)")
+    r.add_argument("--image-registry", help="with --kubeconfig: HOST[:PORT][/PREFIX] the cluster pulls from")
     r.set_defaults(func=cmd_run)
     c = sub.add_parser(
         "cleanup", help="remove what killed sessions left: clusters, containers, networks, Airflow homes",

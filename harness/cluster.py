@@ -32,6 +32,7 @@ from airflow_e2e_harness.image_registry import LocalRegistry, RegistryError, rep
 from airflow_e2e_harness.leases import file_lock
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.node_images import NodeImage, node_images
+from airflow_e2e_harness.pod_network import CONFLIST, connect_pod_networks
 from airflow_e2e_harness.provision.kind_assets import KindAssets
 from airflow_e2e_harness.provision.steps import ProvisionError
 from airflow_e2e_harness.timing import Timer, default_timer
@@ -119,6 +120,39 @@ def render_kind_config(config: Path | None, data_dir: Path, dest: Path) -> Path:
     return dest
 
 
+# kind's known issues: pods fail with "too many open files" (kubelet's log watchers) when
+# several nodes share a host with the kernel's default of 128 inotify instances per user.
+INOTIFY_LIMITS = {"max_user_instances": 512, "max_user_watches": 524288}
+
+
+def raise_inotify_limits(proc: Path = Path("/proc/sys/fs/inotify")) -> str:
+    """Raise the host's inotify limits to what kind documents for multi-node clusters, when
+    running as root (the harness installs Docker there too); else say how. Returns a log line."""
+    low = {}
+    for name, wanted in INOTIFY_LIMITS.items():
+        try:
+            current = int((proc / name).read_text())
+        except (OSError, ValueError):
+            continue
+        if current < wanted:
+            low[name] = (current, wanted)
+    if not low:
+        return "inotify limits: enough for a multi-node cluster"
+    if os.geteuid() == 0:
+        try:
+            for name, (_, wanted) in low.items():
+                (proc / name).write_text(str(wanted))
+            changes = ", ".join(f"fs.inotify.{n} {c} -> {w}" for n, (c, w) in low.items())
+            return f"inotify limits raised for a multi-node cluster (kind's known issue): {changes}"
+        except OSError as err:
+            why = f"could not raise them ({err})"
+    else:
+        why = "not root"
+    command = "sudo sysctl " + " ".join(f"fs.inotify.{n}={w}" for n, (_, w) in low.items())
+    return (f"warning: inotify limits too low for a multi-node cluster ({why}); pods may fail with "
+            f"'too many open files': {command}")
+
+
 class ClusterNotOurs(ProvisionError):
     """A kind cluster of that name exists that the harness did not make: it is the user's."""
 
@@ -186,6 +220,7 @@ class Cluster(Lifecycle):
             others = self.state.leases.prune()
             self.state.leases.add(self.session)  # before create: a sweep must see the cluster in use
             self.create(others)
+        self._connect_pod_networks()
         self.wait_ready()
 
     def stop(self) -> None:
@@ -249,6 +284,9 @@ class Cluster(Lifecycle):
             kind_network_created=not self._kind_network_exists(),
         )
         config = render_kind_config(self.config, self.data_dir, self.run_dir / "kind-config.yaml")
+        nodes = len(yaml.safe_load(config.read_text()).get("nodes") or [])
+        if nodes > 1:
+            self.timer.log(raise_inotify_limits())
         with self.timer.phase(f"cluster create ({self.name})") as phase, environ(self.docker_env):
             phase.note = self.assets.node_image
             try:
@@ -260,6 +298,15 @@ class Cluster(Lifecycle):
                     f"with DOCKER_HOST={self.docker_env.get('DOCKER_HOST', '')} for details."
                 ) from err
         os.chmod(self.kubeconfig, 0o600)
+
+    def _connect_pod_networks(self) -> None:
+        """Several nodes made from the harness's own node image need kindnetd's part done
+        (see pod_network); stock nodes run kindnetd, and one node needs nothing."""
+        nodes = self.nodes()
+        if len(nodes) < 2 or nodes[0].exec_run(["test", "-f", CONFLIST]).exit_code != 0:
+            return
+        with self.timer.phase(f"pod network ({self.name})") as phase:
+            phase.note = connect_pod_networks(self.core, nodes)
 
     def _adopt_data_dir(self) -> None:
         """A reused cluster keeps the /data mount it was created with: use that folder."""
@@ -387,6 +434,10 @@ class Cluster(Lifecycle):
     @registry.setter
     def registry(self, value: LocalRegistry | None) -> None:
         self._registry, self._registry_tried = value, True
+
+    def image_ref(self, tag: str) -> str:
+        """What a pod names to run ``tag`` here: the name itself (it is loaded into the nodes)."""
+        return tag
 
     def load_image(self, tag: str) -> bool:
         """Load one local image into the nodes; False (and a log line) when unchanged."""

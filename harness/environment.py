@@ -25,9 +25,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kubernetes.client.rest import ApiException
+
 from airflow_e2e_harness.bundle import docker_container_source, namespace_source
+from airflow_e2e_harness.claim_copy import COPY_IMAGE, ClaimCopyError, copy_claim
 from airflow_e2e_harness.config import environ
 from airflow_e2e_harness.containers import DockerNetwork, ServiceContainer
+from airflow_e2e_harness.image_rewrite import rewrite_manifest_images
 from airflow_e2e_harness.images import BuiltImage
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.manifests import Manifests, load_documents
@@ -36,6 +40,7 @@ from airflow_e2e_harness.runner import RunResult
 
 if TYPE_CHECKING:
     from airflow_e2e_harness.cluster import Cluster
+    from airflow_e2e_harness.existing_cluster import ExistingCluster
     from airflow_e2e_harness.session import E2ESession, Images
 
 # In-cluster configuration is found through these; a harness run never uses it.
@@ -218,8 +223,11 @@ class KindEnvironment(Environment):
     ) -> None:
         super().__init__(session, **kwargs)
         self.declared_namespace = namespace
-        # Sessions sharing a cluster (pytest-xdist workers) each get a namespace of their own.
-        self.namespace = f"{namespace}-{session.worker}" if session.worker else namespace
+        # Sessions sharing a cluster (pytest-xdist workers, an existing cluster) each get a
+        # namespace of their own; Kubernetes tasks follow (namespace_map).
+        suffix = session.namespace_suffix
+        self.namespace = f"{namespace}-{suffix}" if suffix else namespace
+        self.existing = session.kind_options.existing
         self.manifest_paths = _manifest_paths(session, manifests)
         self.manifest_vars = {"NAMESPACE": self.namespace, **(manifest_vars or {})}
         self.documents = load_documents(self.manifest_paths, self.manifest_vars)
@@ -233,12 +241,22 @@ class KindEnvironment(Environment):
         self.manifests: Manifests | None = None
 
     @property
-    def cluster(self) -> Cluster:
+    def cluster(self) -> Cluster | ExistingCluster:
         return self.session.cluster
 
     @property
     def data_dir(self) -> Path:
-        return self.cluster.data_dir / self.namespace
+        """The host side of the node's ``/data/<namespace>``; on an existing cluster, a local
+        copy of the environment's claim, refreshed after each run (see claim_copy)."""
+        if self.existing:
+            return self.session.artifacts_dir / "data" / self.namespace
+        return self.cluster.data_dir / self.namespace  # type: ignore[operator]
+
+    @property
+    def claims(self) -> list[str]:
+        """The PersistentVolumeClaims the manifests declare in the environment's namespace."""
+        return [d["metadata"]["name"] for d in self.documents if d["kind"] == "PersistentVolumeClaim"
+                and d["metadata"].get("namespace", "default") == self.namespace]
 
     @property
     def namespaces(self) -> list[str]:
@@ -249,7 +267,10 @@ class KindEnvironment(Environment):
     def _up(self) -> Iterator[None]:
         s, cluster = self.session, self.cluster
         sidecar = s.kind_assets.sidecar_image
-        cluster.load_images([*self.images, *([sidecar] if sidecar else [])])  # what the nodes lack
+        cluster.load_images([*self.images, *([sidecar] if sidecar else [])])  # what the nodes lack (kind)
+        if self.existing:  # the manifests' workloads pull the pushed images too
+            for line in rewrite_manifest_images(self.documents, getattr(cluster, "image_refs", {})):
+                s.timer.log(f"manifests: {line}")
         shutil.rmtree(self.data_dir, ignore_errors=True)  # a kept cluster's old outputs must not pass
         for name in self.namespaces:  # before applying: a readiness failure needs the bundle most
             s.bundle.add_source(f"namespace-{name}", namespace_source(cluster.api, name))
@@ -277,10 +298,35 @@ class KindEnvironment(Environment):
 
     @contextmanager
     def _kubernetes_target(self) -> Iterator[None]:
-        s = self.session
-        with s.redirect.target(self.cluster.kubeconfig, s.kind_assets.sidecar_image), \
-                s.namespace_map.target({self.declared_namespace: self.namespace}):
+        s, cluster = self.session, self.cluster
+        sidecar = s.kind_assets.sidecar_image
+        refs = getattr(cluster, "image_refs", {})  # pushed images, on an existing cluster
+        with s.redirect.target(cluster.kubeconfig, cluster.image_ref(sidecar) if sidecar else None), \
+                s.namespace_map.target({self.declared_namespace: self.namespace}), \
+                s.image_rewrite.target(refs):
             yield
+
+    def run(
+        self, dag_id: str, logical_date: date | datetime | str, *, conf: dict[str, Any] | None = None,
+    ) -> RunResult:
+        result = super().run(dag_id, logical_date, conf=conf)
+        if self.existing:
+            self._copy_claims(result)
+        return result
+
+    def _copy_claims(self, result: RunResult) -> None:
+        """What pods wrote, into ``data_dir`` (one claim: its root; several: a folder each)."""
+        s, claims = self.session, self.claims
+        sidecar = s.kind_assets.sidecar_image
+        image = self.cluster.image_ref(sidecar) if sidecar else COPY_IMAGE
+        for claim in claims:
+            dest = self.data_dir if len(claims) == 1 else self.data_dir / claim
+            try:
+                with s.timer.phase(f"copy claim {self.namespace}/{claim}") as phase:
+                    copy_claim(self.cluster.core, self.namespace, claim, image, dest)
+                    phase.note = f"into {dest}"
+            except (ClaimCopyError, ApiException) as err:
+                result.findings.append(f"outputs of claim {self.namespace}/{claim} not copied: {err}")
 
 
 def move_to_namespace(documents: list[dict[str, Any]], declared: str, actual: str) -> None:

@@ -30,6 +30,7 @@ from airflow_e2e_harness.containers import SESSION_LABEL, remove_session_leftove
 from airflow_e2e_harness.daemon import DockerDaemon
 from airflow_e2e_harness.docker_image_check import DockerImageCheck
 from airflow_e2e_harness.image_registry import LocalRegistry, RegistryError
+from airflow_e2e_harness.image_rewrite import ImageRewrite
 from airflow_e2e_harness.images import BuiltImage, TaskImages, resolve_python_base
 from airflow_e2e_harness.interrupts import CLEANUP_COMMAND, InterruptPolicy, skip_on_interrupt
 from airflow_e2e_harness.k8s_redirect import KubernetesRedirect
@@ -44,6 +45,7 @@ from airflow_e2e_harness.timing import Timer, default_timer
 if TYPE_CHECKING:
     from airflow_e2e_harness.cluster import Cluster
     from airflow_e2e_harness.environment import DockerEnvironment, KindEnvironment, Service
+    from airflow_e2e_harness.existing_cluster import ExistingCluster
     from airflow_e2e_harness.provision.kind_assets import KindAssets
 
 Images = Mapping[str, "str | os.PathLike[str]"] | str | os.PathLike[str]
@@ -67,6 +69,15 @@ class KindOptions:
     kind_bin: str | None = None
     kubectl_bin: str | None = None
     config: Path | None = None  # a kind config of the user's; the harness adds its /data mount
+    # An existing cluster instead of kind: its kubeconfig (read only), context, and the registry
+    # it pulls task images from (see existing_cluster).
+    kubeconfig: Path | None = None
+    context: str | None = None
+    image_registry: str | None = None
+
+    @property
+    def existing(self) -> bool:
+        return self.kubeconfig is not None
 
 
 @dataclass
@@ -122,13 +133,14 @@ class E2ESession(Lifecycle):
         self.interrupts = InterruptPolicy()
         self.k8s_waits = KubernetesWaits(enabled=fast_waits)
         self.namespace_map = NamespaceMap()
+        self.image_rewrite = ImageRewrite()
         self.runs: list[RunResult] = []
         self._stack = ExitStack()
         self._daemon: DockerDaemon | None = None
         self._python_base: str | None = None
         self._python_base_known = False
         self._assets: KindAssets | None = None
-        self._cluster: Cluster | None = None
+        self._cluster: Cluster | ExistingCluster | None = None
         self._runner: DagRunner | None = None
         self.record = SessionRecord(
             self.id, os.getpid(), Holder.me().start, str(self.scratch), str(self.artifacts_path),
@@ -169,6 +181,7 @@ class E2ESession(Lifecycle):
         self.interrupts.install()
         self.k8s_waits.install()
         self.namespace_map.install()
+        self.image_rewrite.install()
 
     def release(self) -> None:
         """Stop what came up on first use (containers, cluster, daemon); idempotent.
@@ -189,7 +202,7 @@ class E2ESession(Lifecycle):
     def leftovers(self) -> list[str]:
         """What this session has up right now, for the message of a skipped teardown."""
         left = [f"containers and networks labelled {SESSION_LABEL}={self.id}"]
-        if self._cluster is not None and not self.keep.cluster:
+        if self._cluster is not None and not self.keep.cluster and not self.kind_options.existing:
             left.append(f"kind cluster {self._cluster.name}")
         if self._daemon is not None and self._daemon.owned and not (self.keep.daemon or self.keep.cluster):
             left.append(f"the harness Docker daemon at {self._daemon.url} (if no other session uses it)")
@@ -205,6 +218,7 @@ class E2ESession(Lifecycle):
             self.interrupts.uninstall()
             self.k8s_waits.uninstall()
             self.namespace_map.uninstall()
+            self.image_rewrite.uninstall()
             self.home.stop()
             if self.keep.resources:
                 unmark_scratch(self.scratch)  # kept for the user: no sweep may take it
@@ -265,9 +279,14 @@ class E2ESession(Lifecycle):
         return self._assets
 
     @property
-    def cluster(self) -> Cluster:
-        """A Ready kind cluster; deleted at the end unless kept (or not ours)."""
+    def cluster(self) -> Cluster | ExistingCluster:
+        """A Ready kind cluster, deleted at the end unless kept (or not ours); or, with
+        ``KindOptions.kubeconfig``, an existing cluster, never created or deleted."""
         if self._cluster is None:
+            if self.kind_options.existing:
+                self._cluster = self._stack.enter_context(self._existing_cluster())
+                self.bundle.add_source("cluster", self._cluster.export_logs)
+                return self._cluster
             from airflow_e2e_harness.cluster import Cluster
 
             cluster = Cluster(
@@ -279,6 +298,30 @@ class E2ESession(Lifecycle):
             self.bundle.add_source("kind", cluster.export_logs)
             cluster.registry_factory = self._start_registry  # started by the first load that needs it
         return self._cluster
+
+    def _existing_cluster(self) -> ExistingCluster:
+        from airflow_e2e_harness.existing_cluster import ExistingCluster
+
+        options = self.kind_options
+        assert options.kubeconfig is not None
+        if not options.image_registry:
+            raise ValueError(
+                f"an existing cluster ({options.kubeconfig}) pulls task images from a registry: "
+                "name one it pulls from (pytest: --image-registry HOST[:PORT][/PREFIX])"
+            )
+        return ExistingCluster(
+            options.kubeconfig, context=options.context, registry=options.image_registry,
+            docker_client=self.docker_client, run_dir=self.scratch / "cluster", timer=self.timer,
+        )
+
+    @property
+    def namespace_suffix(self) -> str:
+        """What this session's namespaces add to the declared names: the worker id when workers
+        share a cluster, and the pid on an existing cluster (each session makes its own there)."""
+        parts = [self.worker] if self.worker else []
+        if self.kind_options.existing:
+            parts.append(self.short_id)
+        return "-".join(parts)
 
     def _start_registry(self) -> LocalRegistry | None:
         """The image registry the cluster loads through, or None for ``kind load`` (see image_registry)."""

@@ -11,8 +11,10 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
@@ -98,11 +100,14 @@ def _run(core: k8s.CoreV1Api, ns: str, pod: k8s.V1Pod) -> tuple[str, str]:
     return done.status.phase, pod_log(core, pod.metadata.name, ns)
 
 
-def test_node_ready(core: k8s.CoreV1Api) -> None:
+def test_nodes_ready(core: k8s.CoreV1Api, airflow_e2e_kind_config: Path) -> None:
+    """As many nodes as the kind config declares (the repo's: one), each Ready."""
+    declared = yaml.safe_load(airflow_e2e_kind_config.read_text())["nodes"]
     nodes = core.list_node().items
-    assert len(nodes) == 1
-    ready = {c.type: c.status for c in nodes[0].status.conditions}
-    assert ready.get("Ready") == "True", nodes[0].status.conditions
+    assert len(nodes) == len(declared)
+    for node in nodes:
+        ready = {c.type: c.status for c in node.status.conditions}
+        assert ready.get("Ready") == "True", node.status.conditions
 
 
 def test_kube_system_running_with_coredns(core: k8s.CoreV1Api) -> None:
