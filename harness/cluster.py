@@ -213,6 +213,7 @@ class Cluster(Lifecycle):
         self.registry_factory: Callable[[], LocalRegistry | None] | None = None  # set by the session
         self._registry: LocalRegistry | None = None
         self._registry_tried = False
+        self.image_refs: dict[str, str] = {}  # nothing is renamed: pods use the loaded names
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:

@@ -269,7 +269,7 @@ class KindEnvironment(Environment):
         sidecar = s.kind_assets.sidecar_image
         cluster.load_images([*self.images, *([sidecar] if sidecar else [])])  # what the nodes lack (kind)
         if self.existing:  # the manifests' workloads pull the pushed images too
-            for line in rewrite_manifest_images(self.documents, getattr(cluster, "image_refs", {})):
+            for line in rewrite_manifest_images(self.documents, cluster.image_refs):
                 s.timer.log(f"manifests: {line}")
         shutil.rmtree(self.data_dir, ignore_errors=True)  # a kept cluster's old outputs must not pass
         for name in self.namespaces:  # before applying: a readiness failure needs the bundle most
@@ -300,10 +300,9 @@ class KindEnvironment(Environment):
     def _kubernetes_target(self) -> Iterator[None]:
         s, cluster = self.session, self.cluster
         sidecar = s.kind_assets.sidecar_image
-        refs = getattr(cluster, "image_refs", {})  # pushed images, on an existing cluster
         with s.redirect.target(cluster.kubeconfig, cluster.image_ref(sidecar) if sidecar else None), \
                 s.namespace_map.target({self.declared_namespace: self.namespace}), \
-                s.image_rewrite.target(refs):
+                s.image_rewrite.target(cluster.image_refs):  # pushed images, on an existing cluster
             yield
 
     def run(
