@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MOVIELENS = ROOT / "scenarios" / "movielens"
 SEED = "20260105"
 CONN = "http://airflow:airflow@movielens:5000"
-RERUN_ARGS = ["tests/e2e", "-k", "movielens"]
+RERUN_ARGS = ["tests/e2e", "-k", "movielens", "--keep-cluster"]  # manifests stay for the next rerun
 
 
 def fetch_args(ds: str, end: str, out: str) -> list[str]:
@@ -109,21 +109,22 @@ def main(argv: list[str] | None = None) -> int:
     numbers: dict[str, float] = {}
     try:
         with session:
-            ratios = _measure(session, days, scratch, numbers)
-            for n in range(args.reruns):  # the bench's session holds the cluster: the reruns share it
-                numbers[f"rerun loop #{n + 1}: pytest {' '.join(RERUN_ARGS)}"] = rerun_seconds(
-                    session.cluster_name, scratch / f"rerun-{n + 1}.log",
-                )
+            ratios = _measure(session, days, scratch, numbers, args.reruns)
     finally:
         if args.keep:
             print(f"kept: {scratch}")
         else:
+            for log in scratch.glob("rerun-*.log"):  # a failed rerun's output outlives the scratch dir
+                (ROOT / "e2e-artifacts").mkdir(exist_ok=True)
+                shutil.copy(log, ROOT / "e2e-artifacts" / f"bench-{log.name}")
             shutil.rmtree(scratch, ignore_errors=True)
 
     print("\n" + timer.summary())
     print("\nphase                      seconds")
     for name, value in numbers.items():
         print(f"  {name:<24} {value:8.1f}")
+    if args.reruns:
+        print(f"  (rerun loop: `pytest {' '.join(RERUN_ARGS)}`, a process of its own on the cluster above)")
     print(f"\n{'scenario':<20} {'harness':>9} {'floor':>9} {'ratio':>7}   ({len(days)} daily runs)")
     for name, (h, f) in ratios.items():
         print(f"{name:<20} {h:8.1f}s {f:8.1f}s {h / f:6.2f}x")
@@ -140,12 +141,12 @@ def rerun_seconds(cluster_name: str, log: Path) -> float:
         code = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
     seconds = time.monotonic() - start
     if code != 0:
-        raise RuntimeError(f"the rerun failed (exit {code}); its output: {log}")
+        raise RuntimeError(f"the rerun failed (exit {code}); its output: e2e-artifacts/bench-{log.name}")
     return seconds
 
 
 def _measure(
-    session: E2ESession, days: list[date], scratch: Path, numbers: dict[str, float],
+    session: E2ESession, days: list[date], scratch: Path, numbers: dict[str, float], reruns: int,
 ) -> dict[str, tuple[float, float]]:
     """Every phase into ``numbers``; per scenario (harness seconds, floor seconds).
 
@@ -207,6 +208,10 @@ def _measure(
                 fetch_args(ds, end, f"/data/floor/ratings/{ds}.json")))
             floor_k8s += timed(lambda ds=ds, i=i: bare_pod(
                 core, namespace, f"floor-rank-{i}", "movielens-rank:e2e", rank_args(ds, "/data/floor")))
+
+        for n in range(reruns):  # the bench's session holds the cluster (a lease): the reruns share it
+            log = scratch / f"rerun-{n + 1}.log"
+            numbers[f"rerun loop #{n + 1}"] = rerun_seconds(session.cluster_name, log)
 
         teardown_start = time.monotonic()
     session.release()

@@ -29,12 +29,12 @@ from airflow_e2e_harness.policies import PolicyPlugin, hookimpl, is_mapped
 
 # operator argument -> the harness's value, applied where the DAG kept the operator's default
 SHORT_INTERVALS: dict[str, float] = {
-    "startup_check_interval_seconds": 0.25,  # pod start poll (and start-up events)
-    "base_container_status_polling_interval": 0.25,  # when logs are not followed
+    "startup_check_interval_seconds": 0.1,  # pod start poll (and start-up events)
+    "base_container_status_polling_interval": 0.1,  # when logs are not followed
     "poll_interval": 0.5,  # deferrable trigger loop
     "job_poll_interval": 0.5,  # KubernetesJobOperator: job status
 }
-COMPLETION_POLL = 0.2
+COMPLETION_POLL = 0.1
 COMPLETION_LIMIT = 3600.0
 LOG_RESUME_WAIT = 1.0  # the provider's own sleep before it follows a container's logs again
 SIDECAR = "airflow-xcom-sidecar"

@@ -118,6 +118,8 @@ class Manifests(Lifecycle):
 
     def apply(self, doc: dict[str, Any]) -> None:
         meta = doc["metadata"]
+        if doc["kind"] == "Namespace":
+            self._wait_terminated(meta["name"])
         resource = self._resource(doc)
         kwargs: dict[str, Any] = {"name": meta["name"]}
         if resource.namespaced:
@@ -130,6 +132,27 @@ class Manifests(Lifecycle):
             raise ManifestError(
                 f"applying {doc['kind']}/{meta['name']} failed: {err.status} {err.reason}\n{err.body}"
             ) from err
+
+    def _wait_terminated(self, name: str, timeout: float = 120.0) -> None:
+        """A namespace the previous session on a shared cluster deleted may still be going
+        (Terminating); nothing can be created in it until it is gone."""
+        core = k8s.CoreV1Api(self.api_client)
+        deadline = time.monotonic() + timeout
+        logged = False
+        while time.monotonic() < deadline:
+            try:
+                phase = core.read_namespace(name).status.phase
+            except k8s.ApiException as err:
+                if err.status == 404:
+                    return
+                raise
+            if phase != "Terminating":
+                return
+            if not logged:
+                self.timer.log(f"namespace {name}: still terminating from an earlier session; waiting")
+                logged = True
+            time.sleep(0.5)
+        raise ManifestError(f"namespace {name} was still Terminating after {timeout:.0f}s")
 
     def wait_ready(self) -> None:
         """Poll until PVCs are Bound, Deployments rolled out, Services answer.

@@ -15,10 +15,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from airflow_e2e_harness.airflow3_hints import hints_for
 from airflow_e2e_harness.airflow_home import AirflowHome
 from airflow_e2e_harness.airflow_prestart import ExecutionApiPrestart
 from airflow_e2e_harness.capture import split_by_task, task_key, tee_output
 from airflow_e2e_harness.interrupts import InterruptGuard
+from airflow_e2e_harness.rendered_fields import read_rendered_fields
 from airflow_e2e_harness.timing import Timer, default_timer
 from airflow_e2e_harness.xcom_readback import read_xcoms
 
@@ -44,6 +46,9 @@ class TaskResult:
     try_number: int = 0
     xcoms: dict[str, Any] = field(default_factory=dict)  # every key (multiple_outputs adds one per key)
     log_path: Path | None = None
+    rendered: dict[str, Any] = field(default_factory=dict)  # template fields as rendered for this run
+    started: datetime | None = None  # when its (last) try started and ended, for the report's timeline
+    ended: datetime | None = None
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         return "\n".join(self.log.splitlines()[-lines:])
@@ -80,6 +85,11 @@ class RunResult:
     def xcoms(self) -> dict[str, Any]:
         """Each task's return value as a downstream task receives it (a str stays a str)."""
         return {tid: t.xcom for tid, t in self.tasks.items()}
+
+    @property
+    def rendered(self) -> dict[str, dict[str, Any]]:
+        """Each task's template fields as rendered for this run (``{}`` for a task that never started)."""
+        return {tid: t.rendered for tid, t in self.tasks.items()}
 
     def failed_tasks(self) -> list[TaskResult]:
         """Tasks that did not succeed: failed, upstream_failed, never ran, ..."""
@@ -194,7 +204,10 @@ class DagRunner:
 
         bag = DagBag(dag_folder=str(folder))
         if bag.import_errors:
-            details = "\n\n".join(f"--- {path}\n{err}" for path, err in bag.import_errors.items())
+            details = "\n\n".join(
+                f"--- {path}\n{err}" + "".join(f"\nHint: {hint}" for hint in _hints(path, err))
+                for path, err in bag.import_errors.items()
+            )
             raise DagImportError(
                 f"{len(bag.import_errors)} DAG file(s) in {folder} failed to import:\n\n{details}"
             )
@@ -246,6 +259,7 @@ class DagRunner:
     def _collect(self, dag_id: str, when: datetime, dag_run: Any, log_path: Path) -> RunResult:
         logs = split_by_task(log_path.read_text(errors="replace"))
         xcoms = read_xcoms(dag_run)
+        rendered = read_rendered_fields(dag_run)
         result = RunResult(dag_id, when, dag_run.run_id, str(dag_run.state), log_path=log_path)
         for ti in sorted(dag_run.get_task_instances(), key=lambda t: (t.task_id, t.map_index)):
             key = task_key(ti.task_id, ti.map_index)
@@ -255,7 +269,19 @@ class DagRunner:
             task_log.write_text(text)
             state = str(ti.state) if ti.state is not None else None
             values = xcoms.get(key, {})
+            if state not in OK_STATES:
+                result.findings.extend(f"{key}: {hint}" for hint in hints_for(text))
             result.tasks[key] = TaskResult(
                 key, state, values.get("return_value"), text, ti.try_number, values, task_log,
+                rendered.get(key, {}), ti.start_date, ti.end_date,
             )
         return result
+
+
+def _hints(path: str, error: str) -> list[str]:
+    """Airflow 3 changes behind one file's import error (see airflow3_hints)."""
+    try:
+        source = Path(path).read_text(errors="replace")
+    except OSError:
+        source = ""
+    return hints_for(error, source)

@@ -226,6 +226,17 @@ class E2ESession(Lifecycle):
                 shutil.rmtree(self.scratch, ignore_errors=True)
             self.record.remove()
 
+    # -- the run report ---------------------------------------------------------------------
+    @property
+    def report_path(self) -> Path:
+        return self.artifacts_path / "report.html"
+
+    def write_report(self) -> Path:
+        """The session's HTML report (every DAG run so far, see report), rewritten now."""
+        from airflow_e2e_harness.report import write_report
+
+        return write_report(self.runs, self.report_path, f"airflow-e2e session {self.id}")
+
     # -- shared resources, started on first use --------------------------------------------
     @property
     def daemon(self) -> DockerDaemon:

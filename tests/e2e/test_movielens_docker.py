@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.expected import DAYS, day_ratings, ranking, read_ranking_csv
+from tests.e2e.expected import DAYS, MOVIELENS_CONN, day_ratings, ranking, read_ranking_csv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
@@ -29,6 +31,19 @@ def test_three_daily_runs_fetch_and_rank_each_day(movielens_docker) -> None:
         assert ranked == ranking(expected_ratings)
         averages = [avg for _, avg, _ in ranked]
         assert averages == sorted(averages, reverse=True)
+
+        # What the templates became for this logical date, as Airflow stored them (the UI's view).
+        next_day = (day + timedelta(days=1)).isoformat()
+        fetch = result.tasks["fetch_ratings"].rendered
+        assert fetch["command"] == [
+            "fetch-ratings", "--start-date", ds, "--end-date", next_day,
+            "--output-path", f"/data/ratings/{ds}.json", "--host", "http://movielens:5000",
+        ]
+        secret = urlsplit(MOVIELENS_CONN).password
+        assert fetch["environment"]["MOVIELENS_PASSWORD"] != secret, "the connection's password is masked"
+        assert result.tasks["rank_movies"].rendered["command"][2:5:2] == [
+            f"/data/ratings/{ds}.json", f"/data/rankings/{ds}.csv",
+        ]
 
         # Default XCom: the container's last output line, handed downstream as a str
         # even though it is a JSON document.

@@ -42,7 +42,7 @@ def operators() -> Any:
 
 def test_defaults_are_shortened(operators: Any) -> None:
     changed = shorten(operators.default)
-    assert operators.default.startup_check_interval_seconds == 0.25
+    assert operators.default.startup_check_interval_seconds == 0.1
     assert operators.default.poll_interval == SHORT_INTERVALS["poll_interval"]
     assert set(changed) == {"startup_check_interval_seconds", "base_container_status_polling_interval",
                             "poll_interval"}
@@ -52,12 +52,12 @@ def test_intervals_the_dag_chose_stay(operators: Any) -> None:
     shorten(operators.chosen)
     assert operators.chosen.startup_check_interval_seconds == 7
     assert operators.chosen.poll_interval == 3
-    assert operators.chosen.base_container_status_polling_interval == 0.25  # left at its default: shortened
+    assert operators.chosen.base_container_status_polling_interval == 0.1  # left at its default: shortened
 
 
 def test_mapped_tasks_get_them_through_partial_kwargs(operators: Any) -> None:
     shorten(operators.mapped)
-    assert operators.mapped.partial_kwargs["startup_check_interval_seconds"] == 0.25
+    assert operators.mapped.partial_kwargs["startup_check_interval_seconds"] == 0.1
 
 
 def test_jobs_poll_their_status_sooner(operators: Any) -> None:
