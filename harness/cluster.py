@@ -23,12 +23,12 @@ import docker
 import docker.errors
 import yaml
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 from pytest_kind import KindCluster
 
 from airflow_e2e_harness.cluster_state import KIND_CLUSTER_LABEL, ClusterState
 from airflow_e2e_harness.config import environ
 from airflow_e2e_harness.image_registry import LocalRegistry, RegistryError, repository_path
+from airflow_e2e_harness.kube_api import KubeconfigApi
 from airflow_e2e_harness.leases import file_lock
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.node_images import NodeImage, node_images
@@ -157,7 +157,7 @@ class ClusterNotOurs(ProvisionError):
     """A kind cluster of that name exists that the harness did not make: it is the user's."""
 
 
-class Cluster(Lifecycle):
+class Cluster(KubeconfigApi, Lifecycle):
     """Create (or reuse) a kind cluster, wait for it, load images, delete it.
 
     Sessions sharing a cluster by name each hold a lease on it; create, reuse
@@ -342,20 +342,9 @@ class Cluster(Lifecycle):
     def delete(self) -> None:
         with self.timer.phase(f"cluster delete ({self.name})"), environ(self.docker_env):
             self.kind.delete()
-        self._api = None
+        self.close_api()
 
-    # -- API ------------------------------------------------------------------------------
-    @property
-    def api(self) -> k8s.ApiClient:
-        """A kubernetes client bound to this cluster's kubeconfig only."""
-        if self._api is None:
-            self._api = k8s_config.new_client_from_config(config_file=str(self.kubeconfig))
-        return self._api
-
-    @property
-    def core(self) -> k8s.CoreV1Api:
-        return k8s.CoreV1Api(self.api)
-
+    # -- API (api, core: KubeconfigApi) ----------------------------------------------------
     def wait_ready(self) -> None:
         """Node Ready and every kube-system pod Running with ready containers (CoreDNS too)."""
         with self.timer.phase(f"cluster ready ({self.name})"):

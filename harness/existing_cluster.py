@@ -20,9 +20,9 @@ import docker
 import docker.errors
 import yaml
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 
 from airflow_e2e_harness.image_registry import RegistryError, repository_path
+from airflow_e2e_harness.kube_api import KubeconfigApi
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.registry import containerd_reference
 from airflow_e2e_harness.timing import Timer, default_timer
@@ -80,7 +80,7 @@ def registry_reference(registry: str, tag: str) -> str:
     return f"{registry.rstrip('/')}/{path.removeprefix('library/')}:{version}"  # etl:1.0 -> reg/etl:1.0
 
 
-class ExistingCluster(Lifecycle):
+class ExistingCluster(KubeconfigApi, Lifecycle):
     """The cluster of a kubeconfig context, reached through a kubeconfig of the harness's own.
 
     :param kubeconfig: the user's kubeconfig (read only).
@@ -113,7 +113,6 @@ class ExistingCluster(Lifecycle):
         self.name = context or "?"
         self.server = "?"
         self.image_refs: dict[str, str] = {}  # the DAG's image name (containerd form) -> pushed reference
-        self._api: k8s.ApiClient | None = None
 
     def start(self) -> None:
         self.name, self.server = minified_kubeconfig(self.source, self.context, self.kubeconfig)
@@ -127,19 +126,7 @@ class ExistingCluster(Lifecycle):
         self.timer.log(f"cluster: using context {self.name} ({self.server}); it is never created or deleted")
 
     def stop(self) -> None:
-        if self._api is not None:
-            self._api.close()
-            self._api = None
-
-    @property
-    def api(self) -> k8s.ApiClient:
-        if self._api is None:
-            self._api = k8s_config.new_client_from_config(config_file=str(self.kubeconfig))
-        return self._api
-
-    @property
-    def core(self) -> k8s.CoreV1Api:
-        return k8s.CoreV1Api(self.api)
+        self.close_api()
 
     def image_ref(self, tag: str) -> str:
         """What a pod names to run ``tag`` here (its pushed reference once pushed)."""
