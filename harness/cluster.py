@@ -22,7 +22,6 @@ from typing import Any
 import docker
 import docker.errors
 import yaml
-from kubernetes import client as k8s
 from pytest_kind import KindCluster
 
 from airflow_e2e_harness.cluster_state import KIND_CLUSTER_LABEL, ClusterState
@@ -209,7 +208,6 @@ class Cluster(KubeconfigApi, Lifecycle):
         self.kind = _KindCluster(
             name, self.kubeconfig, assets.node_image, assets.kind, assets.kubectl, self.run_dir,
         )
-        self._api: k8s.ApiClient | None = None
         self.registry_factory: Callable[[], LocalRegistry | None] | None = None  # set by the session
         self._registry: LocalRegistry | None = None
         self._registry_tried = False
@@ -473,7 +471,6 @@ class Cluster(KubeconfigApi, Lifecycle):
             with environ(self.docker_env):
                 self.kind.load_docker_image(tag)
             phase.note = "kind load"
-
 
 
 def _holds(image: NodeImage | None, local_id: str) -> bool:

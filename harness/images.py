@@ -20,7 +20,7 @@ import docker
 import docker.errors
 
 from airflow_e2e_harness.config import cache_dir
-from airflow_e2e_harness.leases import file_lock
+from airflow_e2e_harness.leases import exclusive
 from airflow_e2e_harness.provision.base_image import PythonBaseImage
 from airflow_e2e_harness.provision.steps import run_steps
 from airflow_e2e_harness.registry import have_or_pull, image_mode
@@ -128,11 +128,7 @@ class TaskImages:
         """Build ``tag`` unless unchanged. Sessions side by side (pytest-xdist workers, two
         terminals) build an image once: the others wait for it, then find it unchanged."""
         lock = cache_dir() / "locks" / f"build-{hashlib.sha256(tag.encode()).hexdigest()[:16]}.lock"
-        with file_lock(lock, wait=False) as held:
-            if held:
-                return self._build_or_skip(tag)
-        self.timer.log(f"image {tag}: another session is building it; waiting")
-        with file_lock(lock):
+        with exclusive(lock, lambda: self.timer.log(f"image {tag}: another session is building it; waiting")):
             return self._build_or_skip(tag)
 
     def _build_or_skip(self, tag: str) -> BuiltImage:

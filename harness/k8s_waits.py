@@ -37,7 +37,6 @@ SHORT_INTERVALS: dict[str, float] = {
 COMPLETION_POLL = 0.1
 COMPLETION_LIMIT = 3600.0
 LOG_RESUME_WAIT = 1.0  # the provider's own sleep before it follows a container's logs again
-SIDECAR = "airflow-xcom-sidecar"
 PATCHED = ("await_pod_completion", "fetch_container_logs", "container_is_running")  # PodManager's
 
 
@@ -118,8 +117,11 @@ class LogFollowSettle:
     """
 
     def __init__(self, provider_fetch: Any, provider_is_running: Any) -> None:
+        from airflow.providers.cncf.kubernetes.utils.xcom_sidecar import PodDefaults
+
         self.provider_fetch = provider_fetch
         self.provider_is_running = provider_is_running
+        self.sidecar = PodDefaults.SIDECAR_CONTAINER_NAME
         self._following = threading.local()
 
     def fetch_container_logs(self, manager: Any, pod: Any, container_name: str, *args: Any,
@@ -132,7 +134,7 @@ class LogFollowSettle:
 
     def container_is_running(self, manager: Any, pod: Any, container_name: str) -> bool:
         running = self.provider_is_running(manager, pod, container_name)
-        if not running or not getattr(self._following, "active", False) or container_name == SIDECAR:
+        if not running or not getattr(self._following, "active", False) or container_name == self.sidecar:
             return running
         deadline = time.monotonic() + LOG_RESUME_WAIT
         while running and time.monotonic() < deadline:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -74,6 +74,19 @@ def file_lock(path: Path, *, wait: bool = True) -> Iterator[bool]:
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
+
+
+@contextmanager
+def exclusive(path: Path, waiting: Callable[[], None]) -> Iterator[None]:
+    """``file_lock(path)``, calling ``waiting()`` first when another process holds it (so that a
+    session blocked on another's build says why it is idle)."""
+    with file_lock(path, wait=False) as held:
+        if held:
+            yield
+            return
+    waiting()
+    with file_lock(path):
+        yield
 
 class Leases:
     """The lease files of one resource, in ``folder`` (one ``<session>.json`` each).

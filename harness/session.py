@@ -38,6 +38,7 @@ from airflow_e2e_harness.k8s_waits import KubernetesWaits
 from airflow_e2e_harness.leases import Holder
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.namespace_map import NamespaceMap
+from airflow_e2e_harness.policies import PolicyPlugin
 from airflow_e2e_harness.runner import DagRunner, RunResult
 from airflow_e2e_harness.session_records import SessionRecord, mark_scratch, unmark_scratch
 from airflow_e2e_harness.timing import Timer, default_timer
@@ -134,6 +135,11 @@ class E2ESession(Lifecycle):
         self.k8s_waits = KubernetesWaits(enabled=fast_waits)
         self.namespace_map = NamespaceMap()
         self.image_rewrite = ImageRewrite()
+        # The cluster policies a session registers with Airflow while it runs.
+        self.policies: tuple[PolicyPlugin, ...] = (
+            self.redirect, self.image_check, self.interrupts, self.k8s_waits, self.namespace_map,
+            self.image_rewrite,
+        )
         self.runs: list[RunResult] = []
         self._stack = ExitStack()
         self._daemon: DockerDaemon | None = None
@@ -176,12 +182,8 @@ class E2ESession(Lifecycle):
         """Point Airflow at the private home; must come before anything imports airflow."""
         self.record.write()  # first: a sweep by another session must see this scratch folder is live
         self.home.start()
-        self.redirect.install()
-        self.image_check.install()
-        self.interrupts.install()
-        self.k8s_waits.install()
-        self.namespace_map.install()
-        self.image_rewrite.install()
+        for policy in self.policies:
+            policy.install()
 
     def release(self) -> None:
         """Stop what came up on first use (containers, cluster, daemon); idempotent.
@@ -213,12 +215,8 @@ class E2ESession(Lifecycle):
         try:
             self.release()
         finally:
-            self.redirect.uninstall()
-            self.image_check.uninstall()
-            self.interrupts.uninstall()
-            self.k8s_waits.uninstall()
-            self.namespace_map.uninstall()
-            self.image_rewrite.uninstall()
+            for policy in reversed(self.policies):
+                policy.uninstall()
             self.home.stop()
             if self.keep.resources:
                 unmark_scratch(self.scratch)  # kept for the user: no sweep may take it

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from airflow_e2e_harness.config import cache_dir
-from airflow_e2e_harness.leases import file_lock
+from airflow_e2e_harness.leases import exclusive
 from airflow_e2e_harness.timing import Timer, default_timer
 
 
@@ -79,19 +79,11 @@ def run_steps(steps: Iterable[Step], timer: Timer | None = None) -> None:
             timer.log(f"{step.name}: cached")
             continue
         lock = cache_dir() / "locks" / f"step-{step.name}.lock"
-        with file_lock(lock, wait=False) as held:
-            if held:
-                _run(step, timer)
+        waiting = f"{step.name}: another session is building it; waiting"
+        with exclusive(lock, lambda waiting=waiting: timer.log(waiting)):
+            if step.is_done():  # done by another session meanwhile
+                timer.log(f"{step.name}: built by another session")
                 continue
-        timer.log(f"{step.name}: another session is building it; waiting")
-        with file_lock(lock):
-            _run(step, timer)
-
-
-def _run(step: Step, timer: Timer) -> None:
-    if step.is_done():  # done by another session meanwhile
-        timer.log(f"{step.name}: built by another session")
-        return
-    with timer.phase(step.name):
-        step.execute(timer)
-    step.mark_done()
+            with timer.phase(step.name):
+                step.execute(timer)
+            step.mark_done()

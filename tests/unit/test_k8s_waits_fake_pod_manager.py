@@ -15,7 +15,6 @@ from airflow_e2e_harness.k8s_waits import (
     LOG_RESUME_WAIT,
     PATCHED,
     SHORT_INTERVALS,
-    SIDECAR,
     KubernetesWaits,
     LogFollowSettle,
     settle_then_await,
@@ -164,6 +163,9 @@ def test_log_follow_of_a_container_that_keeps_running_answers_after_the_same_sec
 
 
 def test_sidecar_and_unfollowed_questions_are_answered_at_once() -> None:
+    from airflow.providers.cncf.kubernetes.utils.xcom_sidecar import PodDefaults
+
+    SIDECAR = PodDefaults.SIDECAR_CONTAINER_NAME  # noqa: N806 - the provider's constant
     sidecar = follower(running_answers=100)
     assert sidecar.settle.fetch_container_logs(None, "pod", SIDECAR, follow=True) is True
     assert sidecar.asked == 1
