@@ -3,13 +3,13 @@ against a fake pod manager (no cluster)."""
 
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 from typing import Any
 
 import pendulum
 import pytest
 
+from airflow_e2e_harness import k8s_waits
 from airflow_e2e_harness.k8s_waits import (
     COMPLETION_POLL,
     LOG_RESUME_WAIT,
@@ -20,6 +20,28 @@ from airflow_e2e_harness.k8s_waits import (
     settle_then_await,
     shorten,
 )
+
+
+class FakeClock:
+    """Stands in for the module's ``time``: sleeping only moves the clock on, and is recorded."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(k8s_waits, "time", fake)
+    return fake
 
 
 @pytest.fixture(scope="module")
@@ -101,14 +123,12 @@ class FakePodManager:
         return "remote pod"
 
 
-def test_completion_wait_settles_then_hands_over_to_the_provider() -> None:
+def test_completion_wait_settles_then_hands_over_to_the_provider(clock: FakeClock) -> None:
     fake = FakePodManager(pod("Running"), pod("Running"), pod("Running"), pod("Succeeded", "terminated"))
     wait = settle_then_await(fake, fake.provider_await)
-    start = time.monotonic()
     assert wait(SimpleNamespace(), False, "base", False) == "remote pod"
-    took = time.monotonic() - start
     assert fake.handed_over_at == 4, "handed over at the first read that saw the pod finished"
-    assert took < 3 * COMPLETION_POLL + 1.0  # the provider's own loop sleeps 2 s per read
+    assert clock.sleeps == [COMPLETION_POLL] * 3, "a short poll per unfinished read, not 2 s"
 
 
 def test_completion_wait_without_a_sidecar_waits_for_the_final_phase() -> None:
@@ -147,19 +167,18 @@ def follower(running_answers: int) -> FakeFollower:
     return fake
 
 
-def test_log_follow_end_sees_the_container_stop_without_the_providers_second() -> None:
+def test_log_follow_end_sees_the_container_stop_without_the_providers_second(clock: FakeClock) -> None:
     fake = follower(running_answers=2)
-    start = time.monotonic()
     assert fake.settle.fetch_container_logs(None, "pod", "base", follow=True) is False
     assert fake.asked == 3
-    assert time.monotonic() - start < LOG_RESUME_WAIT
+    assert clock.sleeps == [COMPLETION_POLL] * 2, "a short poll after each stale answer, not a second"
 
 
-def test_log_follow_of_a_container_that_keeps_running_answers_after_the_same_second() -> None:
+def test_log_follow_of_a_container_that_keeps_running_answers_after_the_same_second(clock: FakeClock) -> None:
     fake = follower(running_answers=100)
-    start = time.monotonic()
     assert fake.settle.fetch_container_logs(None, "pod", "base", follow=True) is True
-    assert LOG_RESUME_WAIT <= time.monotonic() - start < LOG_RESUME_WAIT + 0.5
+    waited = sum(clock.sleeps)
+    assert LOG_RESUME_WAIT - 1e-6 <= waited < LOG_RESUME_WAIT + COMPLETION_POLL, clock.sleeps  # float sums
 
 
 def test_sidecar_and_unfollowed_questions_are_answered_at_once() -> None:
