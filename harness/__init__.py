@@ -7,9 +7,11 @@ wires these objects together, so the same pieces work from a script or the
 
 from airflow_e2e_harness.environment import DockerEnvironment, KindEnvironment, Service
 from airflow_e2e_harness.runner import DagRunFailed, RunResult
+from airflow_e2e_harness.schedule_drift import ScheduleDrift
+from airflow_e2e_harness.scheduled_runs import NotOnSchedule
 from airflow_e2e_harness.session import E2ESession, KeepOptions, KindOptions
 
 __all__ = [
     "DagRunFailed", "DockerEnvironment", "E2ESession", "KeepOptions", "KindEnvironment", "KindOptions",
-    "RunResult", "Service",
+    "NotOnSchedule", "RunResult", "ScheduleDrift", "Service",
 ]

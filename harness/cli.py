@@ -13,6 +13,7 @@ from airflow_e2e_harness.cluster_state import ClusterState
 from airflow_e2e_harness.daemon import DaemonUnavailable, DockerDaemon, ping, reachable_clients, stop_process
 from airflow_e2e_harness.interrupts import sigterm_as_keyboard_interrupt
 from airflow_e2e_harness.provision.steps import ProvisionError
+from airflow_e2e_harness.runner import DagImportError, DagNotFound
 from airflow_e2e_harness.session import E2ESession, KeepOptions, KindOptions
 
 
@@ -60,13 +61,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             env = session.docker(network=args.network, **common)
         with env:
-            result = env.run(args.dag_id, args.logical_date)
-        print(result.describe())
-        for task in result.failed_tasks():
-            print(f"--- {task.task_id} ({task.state}), last lines of {task.log_path}:\n{task.log_tail()}")
+            if args.until:
+                results = env.run_catchup(args.dag_id, args.logical_date, args.until)
+            elif args.scheduled:
+                results = [env.run_scheduled(args.dag_id, args.logical_date)]
+            else:
+                results = [env.run(args.dag_id, args.logical_date)]
+        for result in results:
+            print(result.describe())
+            for task in result.failed_tasks():
+                print(f"--- {task.task_id} ({task.state}), last lines of {task.log_path}:\n{task.log_tail()}")
         session.release()
         print(session.timer.summary(), file=sys.stderr)
-    return 0 if result.ok else 1
+    return 0 if all(result.ok for result in results) else 1
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
@@ -124,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run", help="run one DAG once in a Docker environment, or a kind one with --kind")
     r.add_argument("dag_id")
     r.add_argument("logical_date", help="e.g. 2026-01-05")
+    r.add_argument("--scheduled", action="store_true",
+                   help="as the scheduler would run it: run type, data interval, run id from its timetable")
+    r.add_argument("--until", metavar="END", help="every scheduled run from logical_date to END, in order")
     r.add_argument("--dags", default="dags", help="folder of DAG files (default: ./dags)")
     r.add_argument("--images", help="folder of <name>/Dockerfile, each built as <name>:e2e")
     r.add_argument("--image", action="append", default=[], metavar="TAG=CONTEXT", help="an image to build")
@@ -152,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     sigterm_as_keyboard_interrupt()
     try:
         return int(args.func(args))
-    except (DaemonUnavailable, ProvisionError, FileNotFoundError, ValueError) as err:
+    except (DaemonUnavailable, ProvisionError, FileNotFoundError, ValueError, DagNotFound,
+            DagImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

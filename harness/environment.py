@@ -36,7 +36,9 @@ from airflow_e2e_harness.images import BuiltImage
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.manifests import Manifests, load_documents
 from airflow_e2e_harness.pod_watch import PodStartWatchdog
-from airflow_e2e_harness.runner import RunResult
+from airflow_e2e_harness.runner import RunResult, to_logical_date
+from airflow_e2e_harness.schedule_drift import ScheduleDrift, schedule_drift
+from airflow_e2e_harness.scheduled_runs import manual_plan, scheduled_plan
 
 if TYPE_CHECKING:
     from airflow_e2e_harness.cluster import Cluster
@@ -132,10 +134,57 @@ class Environment(Lifecycle):
     def run(
         self, dag_id: str, logical_date: date | datetime | str, *, conf: dict[str, Any] | None = None,
     ) -> RunResult:
-        """Parse the DAGs folder anew and run ``dag_id`` once with ``dag.test()``."""
+        """Parse the DAGs folder anew and run ``dag_id`` once with ``dag.test()``, a manual run.
+
+        Its findings name the template fields the scheduled run of the same
+        logical date would render differently (data interval, run type).
+        """
+        return self._run(dag_id, logical_date, conf=conf, scheduled=False)
+
+    def run_scheduled(self, dag_id: str, logical_date: date | datetime | str) -> RunResult:
+        """Run ``dag_id`` as the scheduler would for ``logical_date``: a scheduled run, with the
+        data interval, run_after and run id the DAG's timetable gives it.
+
+        :raises NotOnSchedule: the timetable gives no run that logical date (the
+            message names the scheduled runs on either side), or the DAG has no schedule.
+        """
+        return self._run(dag_id, logical_date, conf=None, scheduled=True)
+
+    def run_catchup(
+        self, dag_id: str, start: date | datetime | str, end: date | datetime | str,
+    ) -> list[RunResult]:
+        """Every scheduled run with a logical date in [start, end], one after the other in the
+        order the scheduler creates them when it catches up; each later run sees the earlier
+        ones (``prev_*_success``). A failed run does not stop the rest, as it does not stop
+        the scheduler: check each result.
+
+        :raises NotOnSchedule: no scheduled run falls in the range.
+        """
+        with environ(self.run_environment()):
+            plans = self.session.runner.plan_catchup(self.dags, dag_id, start, end)
+        return [self.run_scheduled(dag_id, plan.logical_date) for plan in plans]
+
+    def schedule_drift(self, dag_id: str, logical_date: date | datetime | str) -> ScheduleDrift:
+        """Without running anything: where ``run(dag_id, logical_date)`` would differ from
+        ``run_scheduled(dag_id, logical_date)``, field by field.
+
+        :raises NotOnSchedule: as :meth:`run_scheduled`.
+        """
+        import pendulum
+
+        with environ(self.run_environment()):
+            dag = self.session.runner.get_dag(self.dags, dag_id)
+        when = to_logical_date(logical_date)
+        return schedule_drift(dag, manual_plan(dag, when, pendulum.now("UTC")), scheduled_plan(dag, when))
+
+    def _run(
+        self, dag_id: str, logical_date: date | datetime | str, *, conf: dict[str, Any] | None,
+        scheduled: bool,
+    ) -> RunResult:
         with environ(self.run_environment()), self._kubernetes_target():
             result = self.session.runner.run(
                 self.dags, dag_id, logical_date, run_conf=conf, observers=self.observers(),
+                scheduled=scheduled,
             )
         result.redirected = self.session.redirect.mapped_in(dag_id)
         if result.redirected:
@@ -144,8 +193,12 @@ class Environment(Lifecycle):
                 f"kubernetes: {', '.join(result.redirected)} of {dag_id} sent to the harness cluster, "
                 f"with {waits}"
             )
+        self._after_run(result)
         self.session.runs.append(result)
         return result
+
+    def _after_run(self, result: RunResult) -> None:
+        """What this kind of environment adds to a finished run's result."""
 
 
 class DockerEnvironment(Environment):
@@ -305,13 +358,9 @@ class KindEnvironment(Environment):
                 s.image_rewrite.target(cluster.image_refs):  # pushed images, on an existing cluster
             yield
 
-    def run(
-        self, dag_id: str, logical_date: date | datetime | str, *, conf: dict[str, Any] | None = None,
-    ) -> RunResult:
-        result = super().run(dag_id, logical_date, conf=conf)
+    def _after_run(self, result: RunResult) -> None:
         if self.existing:
             self._copy_claims(result)
-        return result
 
     def _copy_claims(self, result: RunResult) -> None:
         """What pods wrote, into ``data_dir`` (one claim: its root; several: a folder each)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,10 +17,21 @@ from typing import Any
 
 from airflow_e2e_harness.airflow3_hints import hints_for
 from airflow_e2e_harness.airflow_home import AirflowHome
-from airflow_e2e_harness.airflow_prestart import ExecutionApiPrestart
+from airflow_e2e_harness.airflow_prestart import ExecutionApiPrestart, keep_one_execution_api
 from airflow_e2e_harness.capture import split_by_task, task_key, tee_output
 from airflow_e2e_harness.interrupts import InterruptGuard
 from airflow_e2e_harness.rendered_fields import read_rendered_fields
+from airflow_e2e_harness.schedule_drift import INTERVAL, RUN_TYPE, schedule_drift
+from airflow_e2e_harness.scheduled_runs import (
+    NotOnSchedule,
+    RunPlan,
+    TooManyRuns,
+    Unscheduled,
+    as_scheduled,
+    plan_of,
+    scheduled_plan,
+    scheduled_plans,
+)
 from airflow_e2e_harness.timing import Timer, default_timer
 from airflow_e2e_harness.xcom_readback import read_xcoms
 
@@ -35,6 +46,7 @@ class DagNotFound(LookupError):
 
 OK_STATES = frozenset({"success", "skipped"})
 LOG_TAIL_LINES = 40
+DRIFT_CHECK_STEPS = 5_000  # a manual run's drift check gives up quietly past this many timetable steps
 
 
 @dataclass
@@ -72,6 +84,8 @@ class RunResult:
     seconds: float = 0.0
     findings: list[str] = field(default_factory=list)  # from observers, e.g. image pull failures
     redirected: dict[str, str] = field(default_factory=dict)  # Kubernetes tasks sent to the harness cluster
+    run_type: str = "manual"  # "scheduled" for env.run_scheduled / run_catchup
+    data_interval: tuple[datetime, datetime] | None = None
 
     @property
     def ok(self) -> bool:
@@ -101,7 +115,11 @@ class RunResult:
             raise DagRunFailed(self)
 
     def describe(self) -> str:
-        lines = [f"DAG {self.dag_id} @ {self.logical_date.date()} -> {self.state}"]
+        kind = self.run_type
+        if self.data_interval is not None:
+            start, end = self.data_interval
+            kind += f", data interval {start.isoformat()} to {end.isoformat()}"
+        lines = [f"DAG {self.dag_id} @ {when_label(self.logical_date)} ({kind}) -> {self.state}"]
         lines += [f"  {tid}: {state}" for tid, state in self.states.items()]
         lines += [f"  ! {finding}" for finding in self.findings]
         lines += [f"  ~ {tid}: {how}" for tid, how in self.redirected.items()]
@@ -123,6 +141,13 @@ class DagRunFailed(AssertionError):
             where = f" (full log: {task.log_path})" if task.log_path else ""
             parts.append(f"--- {task.task_id}: {task.state}{where}\n{task.log_tail() or '(no log)'}")
         super().__init__("\n".join(parts))
+
+
+def when_label(when: datetime) -> str:
+    """The date alone at midnight, else date and time: how runs are named in phases and folders."""
+    if (when.hour, when.minute, when.second, when.microsecond) == (0, 0, 0, 0):
+        return str(when.date())
+    return when.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def to_logical_date(value: date | datetime | str) -> datetime:
@@ -177,6 +202,7 @@ class DagRunner:
         with self.timer.phase("airflow start (one-time)") as phase:
             background = self.prestart.started
             waited = self.prestart.wait()
+            keep_one_execution_api()
             dag = self.load(folder).get_dag(WARM_UP_DAG_ID)
             with tee_output(folder / "dag-test.log"), InterruptGuard():
                 dag_run = dag.test(logical_date=to_logical_date("2026-01-01"))
@@ -221,46 +247,81 @@ class DagRunner:
         *,
         run_conf: dict[str, Any] | None = None,
         observers: Sequence[AbstractContextManager[Any]] = (),
+        scheduled: bool = False,
     ) -> RunResult:
         """One ``dag.test()``; ``observers`` are entered around it (e.g. a pod watchdog),
-        and whatever they report through ``messages()`` lands in ``RunResult.findings``."""
-        bag = self.load(dags_folder)
-        dag = bag.get_dag(dag_id)
-        if dag is None:
-            raise DagNotFound(
-                f"DAG {dag_id!r} is not defined in {dags_folder}; found: {sorted(bag.dag_ids)}"
-            )
+        and whatever they report through ``messages()`` lands in ``RunResult.findings``.
+
+        ``scheduled`` makes it the run the scheduler creates for that logical date
+        (see scheduled_runs); a manual run's findings name the template fields a
+        scheduled run would render differently (see schedule_drift).
+
+        :raises NotOnSchedule: ``scheduled`` and no scheduled run has that logical date.
+        """
+        dag = self.get_dag(dags_folder, dag_id)
         when = to_logical_date(logical_date)
+        plan = scheduled_plan(dag, when) if scheduled else None
+        if plan is not None and run_conf:
+            raise ValueError(f"{dag_id}: a scheduled run has no conf; run it manually to pass conf")
         base = self.artifacts_dir / "runs" / dag_id / when.strftime("%Y-%m-%dT%H%M%S")
         run_dir, n = base, 1
         while run_dir.exists():  # the same DAG and date again: keep the earlier logs
             n += 1
             run_dir = base.with_name(f"{base.name}.{n}")
         log_path = run_dir / "dag-test.log"
-        with self.timer.phase(f"run {dag_id} {when.date()}") as phase:
+        label = f"run {dag_id} {when_label(when)}" + (" (scheduled)" if plan else "")
+        with self.timer.phase(label) as phase:
             try:
                 with tee_output(log_path), ExitStack() as stack, InterruptGuard():
                     entered = [stack.enter_context(o) for o in observers]
-                    dag_run = dag.test(logical_date=when, run_conf=run_conf)
+                    with as_scheduled(plan) if plan else nullcontext():
+                        dag_run = dag.test(logical_date=when, run_conf=run_conf)
             except KeyboardInterrupt as err:
                 phase.note = "interrupted"
                 why = err or "interrupted"
-                self.timer.log(f"run {dag_id} {when.date()}: {why}; its log so far: {log_path}")
+                self.timer.log(f"{label}: {why}; its log so far: {log_path}")
                 raise
             phase.note = str(dag_run.state)
         result = self._collect(dag_id, when, dag_run, log_path)
         result.seconds = phase.seconds
+        if plan is None:
+            result.findings.extend(drift_findings(dag, dag_run))
         for observer in entered:
             messages = getattr(observer, "messages", None)
             if callable(messages):
                 result.findings.extend(messages())
         return result
 
+    def get_dag(self, dags_folder: Path, dag_id: str) -> Any:
+        """``dag_id`` from a fresh parse of ``dags_folder``."""
+        bag = self.load(dags_folder)
+        dag = bag.get_dag(dag_id)
+        if dag is None:
+            raise DagNotFound(
+                f"DAG {dag_id!r} is not defined in {dags_folder}; found: {sorted(bag.dag_ids)}"
+            )
+        return dag
+
+    def plan_catchup(self, dags_folder: Path, dag_id: str, start: date | datetime | str,
+                     end: date | datetime | str) -> list[RunPlan]:
+        """The scheduled runs with logical dates in [start, end], in the order the scheduler makes them.
+
+        :raises NotOnSchedule: when there is none.
+        """
+        dag = self.get_dag(dags_folder, dag_id)
+        first, last = to_logical_date(start), to_logical_date(end)
+        plans = scheduled_plans(dag, first, last)
+        if not plans:
+            raise NotOnSchedule(f"DAG {dag_id!r} has no scheduled run between {first} and {last}")
+        return plans
+
     def _collect(self, dag_id: str, when: datetime, dag_run: Any, log_path: Path) -> RunResult:
         logs = split_by_task(log_path.read_text(errors="replace"))
         xcoms = read_xcoms(dag_run)
         rendered = read_rendered_fields(dag_run)
-        result = RunResult(dag_id, when, dag_run.run_id, str(dag_run.state), log_path=log_path)
+        plan = plan_of(dag_run)
+        result = RunResult(dag_id, when, dag_run.run_id, str(dag_run.state), log_path=log_path,
+                           run_type=plan.run_type, data_interval=plan.data_interval)
         for ti in sorted(dag_run.get_task_instances(), key=lambda t: (t.task_id, t.map_index)):
             key = task_key(ti.task_id, ti.map_index)
             text = logs.get(key, "")
@@ -276,6 +337,22 @@ class DagRunner:
                 rendered.get(key, {}), ti.start_date, ti.end_date,
             )
         return result
+
+
+def drift_findings(dag: Any, dag_run: Any) -> list[str]:
+    """What a manual run of ``dag`` did differently from the scheduled run of its logical date."""
+    try:
+        scheduled = scheduled_plan(dag, dag_run.logical_date, max_steps=DRIFT_CHECK_STEPS)
+    except (Unscheduled, TooManyRuns):
+        return []
+    except NotOnSchedule as err:
+        return [f"schedule: {err}"]
+    drift = schedule_drift(dag, plan_of(dag_run), scheduled)
+    found = [f"schedule drift: {d}" for d in drift.of_kind(INTERVAL, RUN_TYPE)]
+    if found:
+        found.append("schedule drift: env.run_scheduled() runs this date as the scheduler would; "
+                     "env.schedule_drift() lists every difference")
+    return found
 
 
 def _hints(path: str, error: str) -> list[str]:

@@ -14,7 +14,7 @@ import pytest
 from airflow_e2e_harness.config import cache_dir
 from airflow_e2e_harness.environment import DockerEnvironment, KindEnvironment, Service
 from airflow_e2e_harness.session import E2ESession
-from tests.e2e.expected import MOVIELENS, MOVIELENS_CONN, SCENARIOS, SEED, TASKFLOW
+from tests.e2e.expected import MOVIELENS, MOVIELENS_CONN, SCENARIOS, SCHEDULES, SEED, TASKFLOW
 
 REPO = Path(__file__).resolve().parents[2]
 # Read before pytester moves HOME (and with it ~/.cache) to a temp dir.
@@ -112,5 +112,13 @@ def taskflow_k8s(airflow_e2e: E2ESession) -> Iterator[KindEnvironment]:
     with airflow_e2e.kind(
         dags=TASKFLOW / "dags", images=TASKFLOW / "images", namespace="taskflow",
         env={"TASKFLOW_NAMESPACE": "${namespace}"},
+    ) as env:
+        yield env
+
+
+@pytest.fixture(scope="session")
+def schedules_docker(airflow_e2e: E2ESession) -> Iterator[DockerEnvironment]:
+    with airflow_e2e.docker(
+        dags=SCHEDULES / "dags", images=SCHEDULES / "images", env={"EXPORT_DATA_DIR": "${data_dir}"},
     ) as env:
         yield env

@@ -17,6 +17,7 @@ from types import ModuleType
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 MOVIELENS = SCENARIOS / "movielens"
 TASKFLOW = SCENARIOS / "taskflow"
+SCHEDULES = SCENARIOS / "schedules"
 SEED = 20260105
 MIN_RATINGS = 2
 DAYS = [date(2026, 1, 5) + timedelta(days=i) for i in range(3)]  # the three daily runs
