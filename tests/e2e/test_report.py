@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from airflow_e2e_harness.environment import DockerEnvironment
 from airflow_e2e_harness.provision.engine import apt_install
 from airflow_e2e_harness.session import E2ESession
 from tests.e2e.expected import DAYS
+from tests.e2e.html_elements import Elements
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
@@ -29,20 +29,6 @@ def chromium() -> str:
         found = shutil.which("chromium")
     assert found, "chromium is not on PATH after installing Debian's package"
     return found
-
-
-class Elements(HTMLParser):
-    """Every element's tag and attributes, in document order."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[tuple[str, dict[str, str]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.found.append((tag, {k: v or "" for k, v in attrs}))
-
-    def with_class(self, name: str) -> list[dict[str, str]]:
-        return [a for _, a in self.found if name in a.get("class", "").split()]
 
 
 def test_the_report_shows_every_run_as_a_timeline_in_chromium(

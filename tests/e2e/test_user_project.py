@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from airflow_e2e_harness.session import E2ESession
+from tests.e2e.html_elements import Elements
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kind]
 
@@ -95,11 +96,26 @@ def test_readme_example_in_a_user_project_on_airflow_31(
 
     env = dict(os.environ)
     env["DOCKER_HOST"] = airflow_e2e.daemon.url  # the session's daemon; HOME (so the cache) is shared
+    html_report = tmp_path / "pytest-report.html"
     outcome = subprocess.run(
-        [str(user_venv), "-m", "pytest", "-p", "no:cacheprovider", "-q", "--cluster-name=etl-user-project"],
+        [str(user_venv), "-m", "pytest", "-p", "no:cacheprovider", "-q", "--cluster-name=etl-user-project",
+         f"--html={html_report}", "--self-contained-html"],
         cwd=project, env=env, capture_output=True, text=True, timeout=1200,
     )
     output = outcome.stdout + outcome.stderr
     assert outcome.returncode == 0, output
     assert re.search(r"\b2 passed\b", output), output
     assert "sent to the harness cluster" in output, output  # the DAG's cluster_context="prod-eu" was mapped
+
+    # pytest-html's report embeds the session's run report: both runs, each with its tasks.
+    frames = Elements()
+    frames.feed(html_report.read_text(encoding="utf-8"))
+    embedded = [attrs["srcdoc"] for tag, attrs in frames.found if tag == "iframe" and "srcdoc" in attrs]
+    assert len(embedded) == 1, [tag for tag, _ in frames.found][:50]
+    page = Elements()
+    page.feed(embedded[0])
+    runs = page.with_class("run")
+    assert sorted((r["data-dag"], r["data-state"]) for r in runs) == [
+        ("etl_daily", "success"), ("etl_daily_docker", "success"),
+    ]
+    assert {r["data-task"] for r in page.with_class("task")} == {"extract", "load"}
