@@ -5,7 +5,8 @@ it: containers (task containers included) and networks labelled with a dead
 session's id; kind clusters recorded in
 the harness cache with no live lease (the user's own clusters have no record);
 the ``kind`` network when the harness created it and nothing is attached; the
-scratch folders (Airflow homes, kubeconfigs) of dead sessions; and the
+scratch folders (Airflow homes, kubeconfigs) of dead sessions, and the
+namespaces they record on clusters the harness does not own; and the
 harness's own daemon when nobody holds a lease on it. Kept clusters and a
 kept daemon stay unless asked for (``--kept``).
 """
@@ -24,6 +25,7 @@ from airflow_e2e_harness.cluster import remove_unused_kind_network
 from airflow_e2e_harness.cluster_state import KIND_CLUSTER_LABEL, ClusterState
 from airflow_e2e_harness.containers import remove_session_leftovers
 from airflow_e2e_harness.daemon import DockerDaemon, stop_process
+from airflow_e2e_harness.foreign_namespaces import sweep as sweep_foreign_namespaces
 from airflow_e2e_harness.leases import file_lock
 from airflow_e2e_harness.session_records import SessionRecord, live_and_dead, records_dir, scratch_owner
 
@@ -78,9 +80,16 @@ class Sweeper:
             if count:
                 self.report.removed.append(f"{count} container(s)/network(s) of dead session {record.id}")
         if record.scratch and Path(record.scratch).exists():
-            shutil.rmtree(record.scratch, ignore_errors=True)
-            self.report.removed.append(f"scratch folder (Airflow home) {record.scratch}")
+            self._remove_scratch(Path(record.scratch))
         record.remove()
+
+    def _remove_scratch(self, path: Path) -> None:
+        """A dead session's scratch folder, after the namespaces it made on clusters it does not own."""
+        removed, left = sweep_foreign_namespaces(path)
+        self.report.removed.extend(removed)
+        self.report.left.extend(left)
+        shutil.rmtree(path, ignore_errors=True)
+        self.report.removed.append(f"scratch folder (Airflow home) {path}")
 
     def _clusters(self) -> None:
         for state in ClusterState.all():
@@ -129,8 +138,7 @@ class Sweeper:
                 continue
             owner = scratch_owner(path)
             if owner is not None and not owner.alive():
-                shutil.rmtree(path, ignore_errors=True)
-                self.report.removed.append(f"scratch folder (Airflow home) {path}")
+                self._remove_scratch(path)
 
     def _daemon(self) -> None:
         daemon = DockerDaemon(allow_start=False, use_existing=False)

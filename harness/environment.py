@@ -31,6 +31,7 @@ from airflow_e2e_harness.bundle import docker_container_source, namespace_source
 from airflow_e2e_harness.claim_copy import COPY_IMAGE, ClaimCopyError, copy_claim
 from airflow_e2e_harness.config import environ
 from airflow_e2e_harness.containers import DockerNetwork, ServiceContainer
+from airflow_e2e_harness.foreign_namespaces import label_namespaces, remember
 from airflow_e2e_harness.image_rewrite import rewrite_manifest_images
 from airflow_e2e_harness.images import BuiltImage
 from airflow_e2e_harness.lifecycle import Lifecycle
@@ -291,6 +292,7 @@ class KindEnvironment(Environment):
         ):
             namespace_doc = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}}
             self.documents.insert(0, namespace_doc)
+        label_namespaces(self.documents, session.id)
         self.manifests: Manifests | None = None
 
     @property
@@ -327,6 +329,8 @@ class KindEnvironment(Environment):
         shutil.rmtree(self.data_dir, ignore_errors=True)  # a kept cluster's old outputs must not pass
         for name in self.namespaces:  # before applying: a readiness failure needs the bundle most
             s.bundle.add_source(f"namespace-{name}", namespace_source(cluster.api, name))
+        if self.existing:  # written down first: after kill -9 only the sweep can remove them
+            remember(s.scratch, s.id, cluster.kubeconfig, self.namespaces)
         if self.documents:
             self.manifests = Manifests(
                 cluster.api, self.documents, keep=s.keep.cluster or s.keep.resources,

@@ -5,13 +5,15 @@ Stands in for a team's CI cluster: a kind cluster this test makes with kind itse
 has no record of it) whose containerd pulls ``localhost:<port>/...`` from a registry container of
 the test's own, as kind's local-registry guide sets it up. The inner session must push the task
 images there, run the unmodified DAG in a namespace of its own, copy the outputs back, remove its
-namespace, and leave the cluster and everything else in it as it was.
+namespace, and leave the cluster and everything else in it as it was. A session killed with -9
+leaves its namespace, which ``cleanup`` then removes, and nothing else.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import textwrap
 from datetime import date
 from pathlib import Path
@@ -21,6 +23,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.rest import ApiException
 
+from airflow_e2e_harness.containers import SESSION_LABEL
 from airflow_e2e_harness.environment import KindEnvironment
 from tests.e2e.expected import (
     MOVIELENS,
@@ -31,7 +34,7 @@ from tests.e2e.expected import (
     ranking,
     read_ranking_csv,
 )
-from tests.e2e.inner_session import start_inner, stop_inner, wait_until
+from tests.e2e.inner_session import start_inner, stop_inner, wait_for_session, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kind]
 
@@ -61,6 +64,16 @@ INNER = textwrap.dedent(
         print("CLUSTER", airflow_e2e.cluster.name, flush=True)
     """
 ).format(movielens=str(MOVIELENS), seed=SEED, conn=MOVIELENS_CONN, ds=PROBE_DS)
+
+# The same environment, killed with -9 once its namespace exists: only the sweep can remove it.
+KILLED = INNER.split("def test_on_the_existing_cluster")[0] + textwrap.dedent(
+    """
+    def test_killed_on_the_existing_cluster(airflow_e2e, k8s):
+        print("SESSION", airflow_e2e.id, k8s.namespace, flush=True)
+        import time
+        time.sleep(900)
+    """
+)
 
 # kind's local-registry guide: containerd reads per-registry hosts.toml files from here.
 KIND_CONFIG = """\
@@ -153,6 +166,27 @@ def test_an_existing_cluster_runs_the_dag_through_a_registry(
         assert cluster in clusters
         strays = [c for c in clusters if c.startswith("airflow-e2e-") and c not in _recorded_clusters()]
         assert not strays, "the inner session made no kind cluster of its own"
+
+        # kill -9 leaves the session's namespace; cleanup removes it (by its label) and nothing else.
+        killed_dir = tmp_path / "killed"
+        killed_dir.mkdir()
+        proc = start_inner(killed_dir, KILLED, f"--kubeconfig={kubeconfig}", f"--kube-context=kind-{cluster}",
+                           f"--image-registry=localhost:{port}")
+        output: list[str] = []
+        session = wait_for_session(proc, output, timeout=600)
+        left = output[-1].split()[2]
+        os.killpg(proc.pid, 9)
+        proc.wait()
+        assert core.read_namespace(left).metadata.labels[SESSION_LABEL] == session
+        cleanup = subprocess.run([sys.executable, "-m", "airflow_e2e_harness", "cleanup"],
+                                 capture_output=True, text=True, env=dict(os.environ) | outer.daemon.env(),
+                                 timeout=120)
+        assert cleanup.returncode == 0, cleanup.stderr
+        assert f"removed: namespace {left} of dead session {session}" in cleanup.stdout, cleanup.stdout
+        wait_until(lambda: left not in _namespaces(core), f"namespace {left} to be removed")
+        assert _namespaces(core) == before
+        assert core.read_namespaced_config_map("keep-me", "users-own").data == {"owner": "the user"}
+        assert kubeconfig.read_text() == kubeconfig_text
     finally:
         if proc is not None:
             stop_inner(proc)
