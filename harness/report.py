@@ -70,14 +70,12 @@ def _run(n: int, run: RunResult) -> str:
     rows = "".join(_row(task, start, span) for task in run.tasks.values())
     details = "".join(_details(task) for task in run.tasks.values())
     findings = "".join(f"<li>{_e(f)}</li>" for f in run.findings)
-    interval = "" if run.data_interval is None else \
-        f", data interval {run.data_interval[0].isoformat()} to {run.data_interval[1].isoformat()}"
     return (
         f'<section class="run" id="run-{n}" data-dag="{_e(run.dag_id)}" data-state="{_e(run.state)}" '
         f'data-run-type="{_e(run.run_type)}">'
         f"<h2>{_e(run.dag_id)} @ {when_label(run.logical_date)} "
         f'<span class="state" style="color:{_colour(run.state)}">{_e(run.state)}</span> '
-        f"<small>({run.seconds:.1f}s, {_e(run.run_type)} run {_e(run.run_id)}{_e(interval)})</small></h2>"
+        f"<small>({run.seconds:.1f}s, {_e(run.kind)}, run id {_e(run.run_id)})</small></h2>"
         + (f"<ul class=\"findings\">{findings}</ul>" if findings else "")
         + f'<div class="timeline">{rows}</div>{details}'
         + (f'<p><small>logs: {_e(str(run.log_path.parent))}</small></p>' if run.log_path else "")

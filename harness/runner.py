@@ -114,12 +114,16 @@ class RunResult:
         if not self.ok:
             raise DagRunFailed(self)
 
+    @property
+    def kind(self) -> str:
+        """The run type, and the data interval when it has one: how describe() and the report name it."""
+        if self.data_interval is None:
+            return self.run_type
+        start, end = self.data_interval
+        return f"{self.run_type}, data interval {start.isoformat()} to {end.isoformat()}"
+
     def describe(self) -> str:
-        kind = self.run_type
-        if self.data_interval is not None:
-            start, end = self.data_interval
-            kind += f", data interval {start.isoformat()} to {end.isoformat()}"
-        lines = [f"DAG {self.dag_id} @ {when_label(self.logical_date)} ({kind}) -> {self.state}"]
+        lines = [f"DAG {self.dag_id} @ {when_label(self.logical_date)} ({self.kind}) -> {self.state}"]
         lines += [f"  {tid}: {state}" for tid, state in self.states.items()]
         lines += [f"  ! {finding}" for finding in self.findings]
         lines += [f"  ~ {tid}: {how}" for tid, how in self.redirected.items()]
