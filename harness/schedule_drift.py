@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from airflow_e2e_harness.scheduled_runs import RunPlan
@@ -27,7 +26,6 @@ HISTORY_VARIABLES = (
     "prev_data_interval_start_success", "prev_data_interval_end_success",
     "prev_start_date_success", "prev_end_date_success",
 )
-DAG_RUN_ATTRIBUTES = ("data_interval_start", "data_interval_end", "run_id", "run_type", "run_after")
 
 
 @dataclass(frozen=True)
@@ -123,7 +121,7 @@ def _values(manual: RunPlan, scheduled: RunPlan) -> dict[str, tuple[str, str, st
     """``{variable: (kind, value under dag.test, value when scheduled)}`` for what can differ."""
 
     def interval(plan: RunPlan, end: int) -> str:
-        return "None" if plan.data_interval is None else _iso(plan.data_interval[end])
+        return "None" if plan.data_interval is None else plan.data_interval[end].isoformat()
 
     values = {
         "data_interval_start": (INTERVAL, interval(manual, 0), interval(scheduled, 0)),
@@ -131,17 +129,13 @@ def _values(manual: RunPlan, scheduled: RunPlan) -> dict[str, tuple[str, str, st
         "run_id": (IDENTITY, manual.run_id, scheduled.run_id),
         "dag_run.run_type": (RUN_TYPE, manual.run_type, scheduled.run_type),
         "dag_run.run_id": (IDENTITY, manual.run_id, scheduled.run_id),
-        "dag_run.run_after": (IDENTITY, _iso(manual.run_after), _iso(scheduled.run_after)),
+        "dag_run.run_after": (IDENTITY, manual.run_after.isoformat(), scheduled.run_after.isoformat()),
     }
     for attr in ("data_interval_start", "data_interval_end"):
         values[f"dag_run.{attr}"] = values[attr]
     for variable in HISTORY_VARIABLES:
         values[variable] = (HISTORY, "earlier runs of this session", "the previous scheduled run")
     return values
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat()
 
 
 def _template_source(env: Any, text: str, template_ext: Any) -> str:
