@@ -20,7 +20,8 @@ from typing import Any
 from unittest import mock
 
 MAX_STEPS = 200_000  # timetable steps from the DAG's start: ~23 years of an hourly schedule
-LOOK_BACK = timedelta(days=32)  # how far before a date to look for the scheduled run on its near side
+# Windows looked back through, shortest first, for the scheduled run before an off-schedule date.
+LOOK_BACK = (timedelta(hours=1), timedelta(days=1), timedelta(days=32), timedelta(days=400))
 
 
 class NotOnSchedule(ValueError):
@@ -94,7 +95,7 @@ def iter_scheduled(dag: Any, near: datetime | None = None, max_steps: int = MAX_
         yield _plan(timetable, info)
         last = info
     raise TooManyRuns(
-        f"DAG {dag.dag_id!r}: more than {max_steps} scheduled runs after its start date {earliest}; "
+        f"DAG {dag.dag_id!r}: more than {max_steps} scheduled runs from {earliest.isoformat()} on; "
         f"give it a later start_date"
     )
 
@@ -129,20 +130,31 @@ def scheduled_plan(dag: Any, logical_date: datetime, max_steps: int = MAX_STEPS)
             f"DAG {dag.dag_id!r}: {logical_date.isoformat()} is after its end_date {latest.isoformat()}; "
             f"the scheduler never creates that run"
         )
-    before: RunPlan | None = None
-    after: RunPlan | None = None
-    for plan in iter_scheduled(dag, near=logical_date - LOOK_BACK, max_steps=max_steps):
-        if plan.logical_date == logical_date:
-            return plan
-        if plan.logical_date > logical_date:
-            after = plan
+    # Cron and event schedules are read from the date itself: one step when it is on schedule.
+    before, after = _either_side(dag, logical_date, logical_date, max_steps)
+    if after is not None and after.logical_date == logical_date:
+        return after
+    for window in LOOK_BACK:  # off schedule: the run before, looked for in ever wider windows
+        if before is not None:
             break
-        before = plan
+        before, _ = _either_side(dag, logical_date, logical_date - window, max_steps)
     nearest = " and ".join(p.logical_date.isoformat() for p in (before, after) if p) or "none"
     raise NotOnSchedule(
         f"DAG {dag.dag_id!r}: {logical_date.isoformat()} is not a logical date of its schedule "
         f"({core_timetable(dag).summary}); the scheduled runs on either side: {nearest}"
     )
+
+
+def _either_side(dag: Any, logical_date: datetime, near: datetime,
+                 max_steps: int) -> tuple[RunPlan | None, RunPlan | None]:
+    """The last scheduled run before ``logical_date`` and the first at or after it, walking from
+    ``near`` (cron, events) or from the DAG's start (anchored timetables)."""
+    before = None
+    for plan in iter_scheduled(dag, near=near, max_steps=max_steps):
+        if plan.logical_date >= logical_date:
+            return before, plan
+        before = plan
+    return before, None
 
 
 def plan_of(dag_run: Any) -> RunPlan:
