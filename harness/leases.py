@@ -75,7 +75,6 @@ def file_lock(path: Path, *, wait: bool = True) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-
 @contextmanager
 def exclusive(path: Path, waiting: Callable[[], None]) -> Iterator[None]:
     """``file_lock(path)``, calling ``waiting()`` first when another process holds it (so that a
@@ -87,6 +86,7 @@ def exclusive(path: Path, waiting: Callable[[], None]) -> Iterator[None]:
     waiting()
     with file_lock(path):
         yield
+
 
 class Leases:
     """The lease files of one resource, in ``folder`` (one ``<session>.json`` each).

@@ -28,6 +28,7 @@ from airflow_e2e_harness.scheduled_runs import (
     TooManyRuns,
     Unscheduled,
     as_scheduled,
+    interval_text,
     plan_of,
     scheduled_plan,
     scheduled_plans,
@@ -119,8 +120,7 @@ class RunResult:
         """The run type, and the data interval when it has one: how describe() and the report name it."""
         if self.data_interval is None:
             return self.run_type
-        start, end = self.data_interval
-        return f"{self.run_type}, data interval {start.isoformat()} to {end.isoformat()}"
+        return f"{self.run_type}, {interval_text(self.data_interval)}"
 
     def describe(self) -> str:
         lines = [f"DAG {self.dag_id} @ {when_label(self.logical_date)} ({self.kind}) -> {self.state}"]
@@ -286,10 +286,11 @@ class DagRunner:
                 self.timer.log(f"{label}: {why}; its log so far: {log_path}")
                 raise
             phase.note = str(dag_run.state)
-        result = self._collect(dag_id, when, dag_run, log_path)
+        made = plan_of(dag_run)
+        result = self._collect(dag_id, when, dag_run, made, log_path)
         result.seconds = phase.seconds
         if plan is None:
-            result.findings.extend(drift_findings(dag, dag_run))
+            result.findings.extend(drift_findings(dag, made))
         for observer in entered:
             messages = getattr(observer, "messages", None)
             if callable(messages):
@@ -319,13 +320,12 @@ class DagRunner:
             raise NotOnSchedule(f"DAG {dag_id!r} has no scheduled run between {first} and {last}")
         return plans
 
-    def _collect(self, dag_id: str, when: datetime, dag_run: Any, log_path: Path) -> RunResult:
+    def _collect(self, dag_id: str, when: datetime, dag_run: Any, made: RunPlan, log_path: Path) -> RunResult:
         logs = split_by_task(log_path.read_text(errors="replace"))
         xcoms = read_xcoms(dag_run)
         rendered = read_rendered_fields(dag_run)
-        plan = plan_of(dag_run)
         result = RunResult(dag_id, when, dag_run.run_id, str(dag_run.state), log_path=log_path,
-                           run_type=plan.run_type, data_interval=plan.data_interval)
+                           run_type=made.run_type, data_interval=made.data_interval)
         for ti in sorted(dag_run.get_task_instances(), key=lambda t: (t.task_id, t.map_index)):
             key = task_key(ti.task_id, ti.map_index)
             text = logs.get(key, "")
@@ -343,17 +343,17 @@ class DagRunner:
         return result
 
 
-def drift_findings(dag: Any, dag_run: Any) -> list[str]:
+def drift_findings(dag: Any, manual: RunPlan) -> list[str]:
     """What a manual run of ``dag`` did differently from the scheduled run of its logical date."""
     try:
-        scheduled = scheduled_plan(dag, dag_run.logical_date, max_steps=DRIFT_CHECK_STEPS)
+        scheduled = scheduled_plan(dag, manual.logical_date, max_steps=DRIFT_CHECK_STEPS)
     except (Unscheduled, TooManyRuns):
         return []
     except NotOnSchedule as err:
         return [f"schedule: {err}"]
     except Exception as err:  # noqa: BLE001 - e.g. a custom timetable; the run itself stands
         return [f"schedule drift not checked: the timetable raised {err!r}"]
-    drift = schedule_drift(dag, plan_of(dag_run), scheduled)
+    drift = schedule_drift(dag, manual, scheduled)
     found = [f"schedule drift: {d}" for d in drift.of_kind(INTERVAL, RUN_TYPE)]
     if found:
         found.append("schedule drift: env.run_scheduled() runs this date as the scheduler would; "

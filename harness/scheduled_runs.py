@@ -48,11 +48,15 @@ class RunPlan:
     partition_key: str | None = None  # partitioned timetables (Airflow 3.2+)
 
     def describe(self) -> str:
-        interval = "none" if self.data_interval is None else (
-            f"[{self.data_interval[0].isoformat()}, {self.data_interval[1].isoformat()})"
-        )
         return f"{self.run_type} run {self.run_id}: logical date {self.logical_date.isoformat()}, " \
-               f"data interval {interval}"
+               f"{interval_text(self.data_interval)}"
+
+
+def interval_text(interval: tuple[datetime, datetime] | None) -> str:
+    """How runs, plans and the report name a data interval."""
+    if interval is None:
+        return "no data interval"
+    return f"data interval {interval[0].isoformat()} to {interval[1].isoformat()}"
 
 
 def core_timetable(dag: Any) -> Any:
