@@ -20,12 +20,15 @@ class FakeE2ESession:
         self.prestarts += 1
 
 
-def fake_session(*fixturenames: list[str]) -> tuple[SimpleNamespace, FakeE2ESession]:
+def fake_session(
+    *fixturenames: list[str], collect_only: bool = False,
+) -> tuple[SimpleNamespace, FakeE2ESession]:
     e2e = FakeE2ESession()
     stash = pytest.Stash()
     stash[SESSION_KEY] = e2e  # type: ignore[assignment]
     items = [SimpleNamespace(fixturenames=names) for names in fixturenames]
-    return SimpleNamespace(config=SimpleNamespace(stash=stash), items=items), e2e
+    config = SimpleNamespace(stash=stash, option=SimpleNamespace(collectonly=collect_only))
+    return SimpleNamespace(config=config, items=items), e2e
 
 
 def test_harness_tests_selected_start_the_build() -> None:
@@ -39,3 +42,9 @@ def test_no_harness_test_selected_starts_nothing() -> None:
     pytest_collection_finish(session)  # type: ignore[arg-type]
     assert e2e.prestarts == 0
 
+
+
+def test_collect_only_starts_nothing() -> None:
+    session, e2e = fake_session(["airflow_e2e"], collect_only=True)
+    pytest_collection_finish(session)  # type: ignore[arg-type]
+    assert e2e.prestarts == 0
