@@ -4,7 +4,7 @@ Prints numbers, asserts nothing. The floor is the same containers run with no
 Airflow in between: directly with the docker SDK, and as bare pods with the
 kubernetes client; the ratio harness / floor says what orchestration costs.
 
-    python -m bench.run [--days 3] [--cluster-name harness-bench] [--keep] [--reruns 2]
+    python -m bench.run [--days 3] [--cluster-name harness-bench] [--keep] [--rounds 3] [--reruns 2]
 
 The rerun loop is ``pytest tests/e2e -k movielens`` in a process of its own,
 sharing the bench's cluster (``--cluster-name``) as a kept cluster would be
@@ -14,6 +14,7 @@ shared: everything it needs is built, loaded and running already.
 from __future__ import annotations
 
 import argparse
+import itertools
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MOVIELENS = ROOT / "scenarios" / "movielens"
 SEED = "20260105"
 CONN = "http://airflow:airflow@movielens:5000"
+TASKS_PER_RUN = 2  # fetch_ratings, rank_movies
 RERUN_ARGS = ["tests/e2e", "-k", "movielens", "--keep-cluster"]  # manifests stay for the next rerun
 
 
@@ -54,6 +56,25 @@ def timed(fn: Callable[[], object]) -> float:
     start = time.monotonic()
     fn()
     return time.monotonic() - start
+
+
+def interleaved(
+    days: list[date], rounds: int, harness: Callable[[date], float], floor: Callable[[date], float],
+) -> tuple[float, float]:
+    """Median over ``rounds`` of (harness seconds, floor seconds) for all ``days``.
+
+    Each day runs through the harness and then on the floor, so that both see the
+    machine in the same state; the median round keeps one slow outlier (a GC pause, a
+    neighbour's burst of CPU) from deciding the ratio.
+    """
+    totals = []
+    for _ in range(rounds):
+        h = f = 0.0
+        for d in days:
+            h += harness(d)
+            f += floor(d)
+        totals.append((h, f))
+    return sorted(totals, key=lambda pair: pair[0] / pair[1])[len(totals) // 2]
 
 
 def bare_pod(core: k8s.CoreV1Api, namespace: str, name: str, image: str, args: list[str]) -> None:
@@ -94,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cluster-name", default="harness-bench")
     parser.add_argument("--kind-image", default=None, help="'local', 'stock' or a node image tag")
     parser.add_argument("--keep", action="store_true", help="keep cluster, daemon, scratch dir")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of harness-then-floor runs per scenario; the median round is shown")
     parser.add_argument("--reruns", type=int, default=2,
                         help=f"times to run `pytest {' '.join(RERUN_ARGS)}` on the bench's cluster (0: skip)")
     args = parser.parse_args(argv)
@@ -109,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     numbers: dict[str, float] = {}
     try:
         with session:
-            ratios = _measure(session, days, scratch, numbers, args.reruns)
+            ratios = _measure(session, days, scratch, numbers, args.rounds, args.reruns)
     finally:
         if args.keep:
             print(f"kept: {scratch}")
@@ -125,9 +148,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:<24} {value:8.1f}")
     if args.reruns:
         print(f"  (rerun loop: `pytest {' '.join(RERUN_ARGS)}`, a process of its own on the cluster above)")
-    print(f"\n{'scenario':<20} {'harness':>9} {'floor':>9} {'ratio':>7}   ({len(days)} daily runs)")
+    print(f"\n{'scenario':<20} {'harness':>9} {'floor':>9} {'ratio':>7} {'per task':>9}"
+          f"   ({len(days)} daily runs of {TASKS_PER_RUN} tasks; median of {args.rounds} rounds)")
     for name, (h, f) in ratios.items():
-        print(f"{name:<20} {h:8.1f}s {f:8.1f}s {h / f:6.2f}x")
+        per_task = (h - f) / (len(days) * TASKS_PER_RUN)
+        print(f"{name:<20} {h:8.1f}s {f:8.1f}s {h / f:6.2f}x {per_task:+8.2f}s")
     return 0
 
 
@@ -146,7 +171,8 @@ def rerun_seconds(cluster_name: str, log: Path) -> float:
 
 
 def _measure(
-    session: E2ESession, days: list[date], scratch: Path, numbers: dict[str, float], reruns: int,
+    session: E2ESession, days: list[date], scratch: Path, numbers: dict[str, float], rounds: int,
+    reruns: int,
 ) -> dict[str, tuple[float, float]]:
     """Every phase into ``numbers``; per scenario (harness seconds, floor seconds).
 
@@ -165,7 +191,7 @@ def _measure(
             cluster = session.cluster
         numbers["cluster create"] = p.seconds
 
-        # -- Docker: harness, then floor ------------------------------------------------------
+        # -- Docker: each day through the harness, then on the floor ------------------------
         with timer.phase("docker environment") as p:
             docker_env = stack.enter_context(session.docker(
                 dags=MOVIELENS / "dags", images=MOVIELENS / "images", network="movielens",
@@ -175,19 +201,21 @@ def _measure(
                 env={"MOVIELENS_DATA_DIR": "${data_dir}", "MOVIELENS_NETWORK": "${network}"},
             ))
         numbers["docker environment"] = p.seconds
-        harness_docker = sum(docker_env.run("movielens_docker", d).seconds for d in days)
         assert docker_env.network is not None
         mount = [Mount(target="/data", source=str(docker_env.data_dir), type="bind")]
-        floor_docker = 0.0
-        for d in days:
-            ds, end = d.isoformat(), (d + timedelta(days=1)).isoformat()
-            floor_docker += timed(lambda ds=ds, end=end: client.containers.run(
-                "movielens-fetch:e2e", fetch_args(ds, end, f"/data/floor/ratings/{ds}.json"),
-                network=docker_env.network.name, mounts=mount, remove=True))
-            floor_docker += timed(lambda ds=ds: client.containers.run(
-                "movielens-rank:e2e", rank_args(ds, "/data/floor"), mounts=mount, remove=True))
 
-        # -- Kubernetes: harness, then floor --------------------------------------------------
+        def docker_floor(d: date) -> float:
+            ds, end = d.isoformat(), (d + timedelta(days=1)).isoformat()
+            return timed(lambda: client.containers.run(
+                "movielens-fetch:e2e", fetch_args(ds, end, f"/data/floor/ratings/{ds}.json"),
+                network=docker_env.network.name, mounts=mount, remove=True)) + timed(
+                lambda: client.containers.run(
+                    "movielens-rank:e2e", rank_args(ds, "/data/floor"), mounts=mount, remove=True))
+
+        harness_docker, floor_docker = interleaved(
+            days, rounds, lambda d: docker_env.run("movielens_docker", d).seconds, docker_floor)
+
+        # -- Kubernetes: each day through the harness, then as bare pods --------------------
         namespace = "movielens-bench"
         _measure_loads(session, list(docker_env.images), scratch, numbers)
         with timer.phase("kind environment") as p:
@@ -198,16 +226,18 @@ def _measure(
                 env={"MOVIELENS_NAMESPACE": "${namespace}"},
             ))
         numbers["kind environment"] = p.seconds
-        harness_k8s = sum(kind_env.run("movielens_k8s", d).seconds for d in days)
         core = cluster.core
-        floor_k8s = 0.0
-        for i, d in enumerate(days):
-            ds, end = d.isoformat(), (d + timedelta(days=1)).isoformat()
-            floor_k8s += timed(lambda ds=ds, end=end, i=i: bare_pod(
-                core, namespace, f"floor-fetch-{i}", "movielens-fetch:e2e",
-                fetch_args(ds, end, f"/data/floor/ratings/{ds}.json")))
-            floor_k8s += timed(lambda ds=ds, i=i: bare_pod(
-                core, namespace, f"floor-rank-{i}", "movielens-rank:e2e", rank_args(ds, "/data/floor")))
+
+        def k8s_floor(d: date) -> float:
+            ds, end, n = d.isoformat(), (d + timedelta(days=1)).isoformat(), next(pod_numbers)
+            return timed(lambda: bare_pod(
+                core, namespace, f"floor-fetch-{n}", "movielens-fetch:e2e",
+                fetch_args(ds, end, f"/data/floor/ratings/{ds}.json"))) + timed(lambda: bare_pod(
+                    core, namespace, f"floor-rank-{n}", "movielens-rank:e2e", rank_args(ds, "/data/floor")))
+
+        pod_numbers = itertools.count()
+        harness_k8s, floor_k8s = interleaved(
+            days, rounds, lambda d: kind_env.run("movielens_k8s", d).seconds, k8s_floor)
 
         for n in range(reruns):  # the bench's session holds the cluster (a lease): the reruns share it
             log = scratch / f"rerun-{n + 1}.log"
