@@ -138,8 +138,13 @@ class ExistingCluster(KubeconfigApi, Lifecycle):
             ref = registry_reference(self.registry, tag)
             repository, _, version = ref.rpartition(":")
             with self.timer.phase(f"push {tag}") as phase:
+                named_before = bool(self.docker.images.list(name=ref))
                 self.docker.images.get(tag).tag(repository, version)
-                _push(self.docker, repository, version, ref)
+                try:
+                    _push(self.docker, repository, version, ref)
+                finally:
+                    if not named_before:  # the push needed the name; the user's daemon keeps no trace of it
+                        self.docker.images.remove(ref, noprune=True)
                 phase.note = f"to {ref}"
             self.image_refs[containerd_reference(tag)] = ref
         return list(tags)

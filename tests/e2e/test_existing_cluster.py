@@ -161,6 +161,9 @@ def test_an_existing_cluster_runs_the_dag_through_a_registry(
         assert _namespaces(core) == before
         assert core.read_namespaced_config_map("keep-me", "users-own").data == {"owner": "the user"}
         assert kubeconfig.read_text() == kubeconfig_text
+        names = [t for image in client.images.list() for t in image.tags]
+        pushed = [t for t in names if t.startswith(f"localhost:{port}/")]
+        assert pushed == [], "the push's extra image names are removed from the user's daemon"
         clusters = subprocess.run([str(assets.kind), "get", "clusters"], env=kind_env,
                                   capture_output=True, text=True, timeout=60).stdout.split()
         assert cluster in clusters
