@@ -241,7 +241,11 @@ def _measure(
 
         for n in range(reruns):  # the bench's session holds the cluster (a lease): the reruns share it
             log = scratch / f"rerun-{n + 1}.log"
-            numbers[f"rerun loop #{n + 1}"] = rerun_seconds(session.cluster_name, log)
+            try:
+                numbers[f"rerun loop #{n + 1}"] = rerun_seconds(session.cluster_name, log)
+            except RuntimeError as err:  # the phases measured so far are still worth printing
+                print(f"rerun loop #{n + 1}: {err}")
+                numbers[f"rerun loop #{n + 1} (failed)"] = float("nan")
 
         teardown_start = time.monotonic()
     session.release()

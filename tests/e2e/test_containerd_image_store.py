@@ -37,7 +37,7 @@ from pathlib import Path
 MOVIELENS = Path({movielens!r})
 
 
-def test_movielens_on_the_containerd_store(airflow_e2e):
+def test_dag_runs_on_the_containerd_store(airflow_e2e):
     driver = dict(airflow_e2e.docker_client.info()["DriverStatus"])
     with airflow_e2e.kind(
         dags=MOVIELENS / "dags", images=MOVIELENS / "images",
@@ -59,7 +59,7 @@ def test_movielens_on_the_containerd_store(airflow_e2e):
 '''
 
 
-def test_movielens_k8s_on_a_containerd_image_store_engine(
+def test_a_users_session_on_a_containerd_image_store_engine(
     airflow_e2e: E2ESession, tmp_path: Path,
 ) -> None:
     day = DAYS[0]
