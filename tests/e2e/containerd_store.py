@@ -122,11 +122,13 @@ class ContainerdStoreEngine(Lifecycle):
         if self._container is None:
             return
         try:  # its networks are bridges in the host's namespace: they must go before the engine
-            inner = docker.DockerClient(base_url=self.url)
-            for container in inner.containers.list(all=True):
-                container.remove(force=True, v=True)
-            inner.networks.prune()
-            self._container.exec_run(["ip", "link", "del", self.name])
+            try:
+                inner = docker.DockerClient(base_url=self.url)
+                for container in inner.containers.list(all=True):
+                    container.remove(force=True, v=True)
+                inner.networks.prune()
+            finally:
+                self._container.exec_run(["ip", "link", "del", self.name])
         finally:
             self._container.remove(force=True)
             self._container = None

@@ -101,6 +101,6 @@ def test_a_users_session_on_a_containerd_image_store_engine(
     assert {tag: found["loads"].get(tag) for tag in tags} == dict.fromkeys(tags, "via registry")
     # ... and the node then holds each as this daemon names it: a second load sends nothing.
     assert found["loaded_again"] == []
-    # The store's own naming: an image's ID is the manifest digest the node pulled, not a config
-    # digest as the classic store on the harness's daemon has it.
+    # The store's own naming: the same images have other IDs there than in the classic store of the
+    # harness's daemon (manifest digests, not config digests), and the node matched them all the same.
     assert all(found["ids"][tag] != outer.images.get(tag).id for tag in tags), found["ids"]
