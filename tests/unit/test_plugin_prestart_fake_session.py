@@ -43,7 +43,6 @@ def test_no_harness_test_selected_starts_nothing() -> None:
     assert e2e.prestarts == 0
 
 
-
 def test_collect_only_starts_nothing() -> None:
     session, e2e = fake_session(["airflow_e2e"], collect_only=True)
     pytest_collection_finish(session)  # type: ignore[arg-type]
