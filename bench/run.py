@@ -227,6 +227,7 @@ def _measure(
             ))
         numbers["kind environment"] = p.seconds
         core = cluster.core
+        pod_numbers = itertools.count()  # floor pods are deleted as they finish; names stay unique anyway
 
         def k8s_floor(d: date) -> float:
             ds, end, n = d.isoformat(), (d + timedelta(days=1)).isoformat(), next(pod_numbers)
@@ -235,7 +236,6 @@ def _measure(
                 fetch_args(ds, end, f"/data/floor/ratings/{ds}.json"))) + timed(lambda: bare_pod(
                     core, namespace, f"floor-rank-{n}", "movielens-rank:e2e", rank_args(ds, "/data/floor")))
 
-        pod_numbers = itertools.count()
         harness_k8s, floor_k8s = interleaved(
             days, rounds, lambda d: kind_env.run("movielens_k8s", d).seconds, k8s_floor)
 

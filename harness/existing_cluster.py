@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import docker
-import docker.errors
 import yaml
 from kubernetes import client as k8s
 
-from airflow_e2e_harness.image_registry import RegistryError, repository_path
+from airflow_e2e_harness.image_registry import RegistryError, push_image, repository_path
 from airflow_e2e_harness.kube_api import KubeconfigApi
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.registry import containerd_reference
@@ -138,13 +136,7 @@ class ExistingCluster(KubeconfigApi, Lifecycle):
             ref = registry_reference(self.registry, tag)
             repository, _, version = ref.rpartition(":")
             with self.timer.phase(f"push {tag}") as phase:
-                named_before = bool(self.docker.images.list(name=ref))
-                self.docker.images.get(tag).tag(repository, version)
-                try:
-                    _push(self.docker, repository, version, ref)
-                finally:
-                    if not named_before:  # the push needed the name; the user's daemon keeps no trace of it
-                        self.docker.images.remove(ref, noprune=True)
+                push_image(self.docker, tag, repository, version)
                 phase.note = f"to {ref}"
             self.image_refs[containerd_reference(tag)] = ref
         return list(tags)
@@ -154,12 +146,3 @@ class ExistingCluster(KubeconfigApi, Lifecycle):
         note = f"context {self.name} ({self.server}): node logs not collected\n"
         (dest / "existing-cluster.txt").write_text(note)
 
-
-def _push(client: docker.DockerClient, repository: str, version: str, ref: str) -> None:
-    try:
-        stream: Any = client.api.push(repository, tag=version, stream=True, decode=True)
-        for chunk in stream:
-            if "error" in chunk:
-                raise RegistryError(f"push {ref}: {chunk['error']}")
-    except docker.errors.APIError as err:
-        raise RegistryError(f"push {ref}: {err}") from err

@@ -33,6 +33,23 @@ class RegistryError(RuntimeError):
     """The registry could not start, or a push or node pull failed (the caller falls back to kind load)."""
 
 
+def push_image(client: docker.DockerClient, tag: str, repository: str, version: str) -> None:
+    """Push local ``tag`` as ``repository:version``. The push needs that name on the daemon; it is
+    removed again afterwards (unless it was there before), so the daemon keeps no trace of it."""
+    ref = f"{repository}:{version}"
+    named_before = bool(client.images.list(name=ref))
+    client.images.get(tag).tag(repository, version)
+    try:
+        for line in client.images.push(repository, tag=version, stream=True, decode=True):
+            if "error" in line:
+                raise RegistryError(f"push of {tag} to {ref} failed: {line['error']}")
+    except docker.errors.APIError as err:
+        raise RegistryError(f"push of {tag} to {ref} failed: {err}") from err
+    finally:
+        if not named_before:
+            client.images.remove(ref, noprune=True)  # the extra name only
+
+
 def repository_path(tag: str) -> tuple[str, str] | None:
     """``(path, tag)`` as Docker Hub names it (``x:1`` -> ``library/x``), or None when the
     reference names a registry of its own (``ghcr.io/...``, ``host:5000/...``) or a digest."""
@@ -113,15 +130,7 @@ class LocalRegistry(Lifecycle):
     # -- loading -----------------------------------------------------------------------------
     def push(self, tag: str, path: str, version: str) -> None:
         """Push the local image ``tag``; the daemon sends only the layers the registry lacks."""
-        remote = f"127.0.0.1:{self.port}/{path}"
-        image = self.client.images.get(tag)
-        image.tag(remote, version)
-        try:
-            for line in self.client.images.push(remote, tag=version, stream=True, decode=True):
-                if "error" in line:
-                    raise RegistryError(f"push of {tag} failed: {line['error']}")
-        finally:
-            self.client.images.remove(f"{remote}:{version}", noprune=True)  # the extra name only
+        push_image(self.client, tag, f"127.0.0.1:{self.port}/{path}", version)
 
     def pull_into(self, node: docker.models.containers.Container, path: str, version: str) -> None:
         """Pull into one node's containerd (only missing layers), under the name the DAG uses."""
