@@ -59,6 +59,8 @@ class AirflowHome(Lifecycle):
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.db_path}",
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.root / "logs"),
             "AIRFLOW__CORE__FERNET_KEY": "",
+            # Airflow keeps the last 2 frames of an import error: often not the DAG file's own line.
+            "AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACK_DEPTH": "50",
             **self.extra_config,
         }
         for key, value in settings.items():

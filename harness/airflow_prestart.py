@@ -10,7 +10,8 @@ Kubernetes), takes it off the critical path. The warm-up DAG run then only
 waits for what is left. Nothing here touches the metadata DB.
 
 Airflow 3.1 and 3.2 build that API anew for every task (3.3 keeps one per
-process); :func:`keep_one_execution_api` gives them 3.3's behaviour.
+process); :func:`keep_one_execution_api` gives them 3.3's behaviour, until the
+session ends (:func:`restore_execution_api`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from __future__ import annotations
 import functools
 import threading
 import time
+
+from airflow_e2e_harness.internals import Patch
+from airflow_e2e_harness.internals.touches import IN_PROCESS_API_SERVER
 
 HEALTH_PATH = "/health"  # any request initialises the versioned routes; this one needs no DB
 
@@ -30,13 +34,21 @@ def keep_one_execution_api() -> bool:
     where 3.3 (``functools.lru_cache(maxsize=1)`` on the same function) pays it
     once. Returns whether the function had to be wrapped.
     """
-    from airflow.sdk.execution_time import supervisor
-
-    build = supervisor.in_process_api_server
+    if _ONE_API.installed:
+        return False
+    build = _ONE_API.original
     if hasattr(build, "cache_info"):  # 3.3+: cached already
         return False
-    supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(build)
+    _ONE_API.install(functools.lru_cache(maxsize=1)(build))
     return True
+
+
+def restore_execution_api() -> None:
+    """Put Airflow's own ``in_process_api_server`` back (and drop the API it cached)."""
+    _ONE_API.uninstall()
+
+
+_ONE_API = Patch(IN_PROCESS_API_SERVER)
 
 
 class ExecutionApiPrestart:
@@ -74,9 +86,8 @@ class ExecutionApiPrestart:
         start = time.monotonic()
         try:
             import httpx
-            from airflow.sdk.execution_time.supervisor import in_process_api_server
 
-            transport = in_process_api_server().transport  # the app, its event loop and lifespan
+            transport = IN_PROCESS_API_SERVER.load()().transport  # the app, its event loop and lifespan
             httpx.Client(transport=transport, base_url="http://in-process.invalid./").get(HEALTH_PATH)
         except BaseException as err:  # noqa: BLE001 - reported by the warm-up run instead
             self.error = err

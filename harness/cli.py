@@ -49,7 +49,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         kubeconfig=Path(args.kubeconfig).expanduser().resolve() if args.kubeconfig else None,
         image_registry=args.image_registry,
     )
-    session = E2ESession(keep=keep, kind=kind, fast_waits=not args.stock_waits)
+    session = E2ESession(keep=keep, kind=kind, fast_waits=not args.stock_waits,
+                         fast_retries=not args.keep_retry_delays)
     images: dict[str, str] | str | None = _pairs(args.image, "--image") or args.images
     common = dict(
         dags=args.dags, images=images, connections=_pairs(args.conn, "--conn"),
@@ -149,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--kind-image", default=os.environ.get("HARNESS_KIND_IMAGE"))
     r.add_argument("--keep-all", action="store_true", help="keep daemon, cluster and resources")
     r.add_argument("--stock-waits", action="store_true", help="KubernetesPodOperator's own poll intervals")
+    r.add_argument("--keep-retry-delays", action="store_true", help="wait out each retry_delay")
     r.add_argument("--kubeconfig", help="kind: an existing cluster's kubeconfig (read only) instead of kind")
     r.add_argument("--kube-context", help="with --kubeconfig: its context (default: the current one)")
     r.add_argument("--image-registry", help="with --kubeconfig: HOST[:PORT][/PREFIX] the cluster pulls from")

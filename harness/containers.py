@@ -21,10 +21,21 @@ from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.timing import Timer, default_timer
 
 SESSION_LABEL = "io.airflow-e2e-harness.session"
+LOG_LINES = 20
 
 
 class ContainerNotReady(RuntimeError):
-    """A service container exited or never became ready; carries its logs."""
+    """A service container exited or never became ready; carries its logs.
+
+    Fields: ``name``, ``image``, ``exit_code`` (None while it still runs or never
+    started) and ``logs`` (its last lines).
+    """
+
+    def __init__(
+        self, message: str, *, name: str, image: str, exit_code: int | None = None, logs: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.name, self.image, self.exit_code, self.logs = name, image, exit_code, logs
 
 
 class DockerNetwork(Lifecycle):
@@ -117,35 +128,55 @@ class ServiceContainer(Lifecycle):
                 net = self.client.networks.get(self.network)
                 net.disconnect(self.container)
                 net.connect(self.container, aliases=self.aliases)
-            self.container.start()
+            self._start_container()
             self.wait_ready()
             phase.note = f"ready as {', '.join(self.aliases) or self.name}"
 
-    def logs(self) -> str:
+    def _start_container(self) -> None:
+        """A command that cannot be executed fails here, not later: say so like an exit."""
+        assert self.container is not None
+        try:
+            self.container.start()
+        except docker.errors.APIError as err:
+            raise self._not_ready(f"could not be started: {err.explanation or err}") from err
+
+    def logs(self, tail: int | None = None) -> str:
         if self.container is None:
             return ""
         try:
-            return self.container.logs().decode(errors="replace")
+            raw = self.container.logs(tail=tail) if tail else self.container.logs()
+            return raw.decode(errors="replace")
         except docker.errors.APIError:
             return ""
 
     def wait_ready(self) -> None:
+        """Poll until ready; a container that exits fails the wait at once, not at the timeout."""
         assert self.container is not None
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             self.container.reload()
             if self.container.status in ("exited", "dead"):
-                raise ContainerNotReady(
-                    f"{self.name} ({self.image}) exited with "
-                    f"{self.container.attrs['State'].get('ExitCode')} before it was ready.\n"
-                    f"Its output:\n{self.logs()}"
-                )
+                raise self._exited()
             if self._ready():
                 return
             time.sleep(0.2)
-        raise ContainerNotReady(
-            f"{self.name} ({self.image}) was not ready within {self.timeout:.0f}s.\n"
-            f"Its output:\n{self.logs()}"
+        raise self._not_ready(f"was not ready within {self.timeout:.0f}s")
+
+    def _exited(self) -> ContainerNotReady:
+        assert self.container is not None
+        state = self.container.attrs.get("State") or {}
+        code = state.get("ExitCode")
+        why = "; killed: out of memory" if state.get("OOMKilled") else ""
+        if state.get("Error"):
+            why += f"; {state['Error']}"
+        return self._not_ready(f"exited with code {code} before it was ready{why}", exit_code=code)
+
+    def _not_ready(self, what: str, exit_code: int | None = None) -> ContainerNotReady:
+        logs = self.logs(tail=LOG_LINES).rstrip("\n")
+        output = f"Its last {LOG_LINES} lines of output:\n{logs}" if logs else "It wrote no output."
+        return ContainerNotReady(
+            f"service {self.name} ({self.image}) {what}.\n{output}",
+            name=self.name, image=self.image, exit_code=exit_code, logs=logs,
         )
 
     def _ready(self) -> bool:
@@ -153,7 +184,10 @@ class ServiceContainer(Lifecycle):
         if self.ready_log and not self.ready_log.search(self.logs()):
             return False
         if self.ready_exec:
-            code, _ = self.container.exec_run(self.ready_exec)
+            try:
+                code, _ = self.container.exec_run(self.ready_exec)
+            except docker.errors.APIError:
+                return False  # it stopped since the reload (409): the next poll says how
             return code == 0
         return True
 

@@ -148,6 +148,7 @@ class DockerDaemon(Lifecycle):
         self.client: docker.DockerClient | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._env: dict[str, str] = {}  # set when a TLS endpoint needs more than DOCKER_HOST
+        self.tls: TLSConfig | None = None  # how the user's daemon is reached, when over TLS
 
     # -- paths of the harness-owned daemon -------------------------------------------------
     @property
@@ -181,7 +182,7 @@ class DockerDaemon(Lifecycle):
             for endpoint in endpoints:
                 client = ping(endpoint.url, tls=endpoint.tls)
                 if client:
-                    self._env = endpoint.env()
+                    self._env, self.tls = endpoint.env(), endpoint.tls
                     why = f"the user's daemon ({endpoint.source})"
                     self._adopt(endpoint.url, client, owned=False, why=why)
                     return

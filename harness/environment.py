@@ -22,20 +22,29 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kubernetes.client.rest import ApiException
 
 from airflow_e2e_harness.bundle import docker_container_source, namespace_source
-from airflow_e2e_harness.claim_copy import COPY_IMAGE, ClaimCopyError, copy_claim
+from airflow_e2e_harness.claim_copy import (
+    COPY_IMAGE,
+    ClaimCopyError,
+    TreeState,
+    copy_claim,
+    stage_claim,
+    tree_state,
+)
 from airflow_e2e_harness.config import environ
 from airflow_e2e_harness.containers import DockerNetwork, ServiceContainer
 from airflow_e2e_harness.foreign_namespaces import label_namespaces, remember
-from airflow_e2e_harness.image_rewrite import rewrite_manifest_images
+from airflow_e2e_harness.image_rewrite import pin_manifest_images, rewrite_manifest_images
 from airflow_e2e_harness.images import BuiltImage
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.manifests import Manifests, load_documents
+from airflow_e2e_harness.pod_ends import PodEndWatcher, rejected_pod
 from airflow_e2e_harness.pod_watch import PodStartWatchdog
 from airflow_e2e_harness.runner import RunResult, to_logical_date
 from airflow_e2e_harness.schedule_drift import ScheduleDrift, schedule_drift
@@ -132,6 +141,10 @@ class Environment(Lifecycle):
         """Where Kubernetes tasks go during a run: nowhere here (they fail at once)."""
         return self.session.redirect.target(None)
 
+    def _docker_target(self) -> AbstractContextManager[Any]:
+        """Where Docker tasks go during a run: nowhere here (they fail at once)."""
+        return self.session.docker_redirect.target(None)
+
     def run(
         self, dag_id: str, logical_date: date | datetime | str, *, conf: dict[str, Any] | None = None,
     ) -> RunResult:
@@ -182,21 +195,34 @@ class Environment(Lifecycle):
         self, dag_id: str, logical_date: date | datetime | str, *, conf: dict[str, Any] | None,
         scheduled: bool,
     ) -> RunResult:
-        with environ(self.run_environment()), self._kubernetes_target():
-            result = self.session.runner.run(
+        s = self.session
+        self._before_run()
+        with environ(self.run_environment()), self._kubernetes_target(), self._docker_target():
+            result = s.runner.run(
                 self.dags, dag_id, logical_date, run_conf=conf, observers=self.observers(),
                 scheduled=scheduled,
             )
-        result.redirected = self.session.redirect.mapped_in(dag_id)
-        if result.redirected:
-            waits = "shortened waits" if self.session.k8s_waits.enabled else "the provider's waits"
-            self.session.timer.log(  # what each DAG had said is in result.redirected / describe()
-                f"kubernetes: {', '.join(result.redirected)} of {dag_id} sent to the harness cluster, "
-                f"with {waits}"
+        kubernetes, docker = s.redirect.mapped_in(dag_id), s.docker_redirect.mapped_in(dag_id)
+        result.redirected = kubernetes | docker
+        if kubernetes:
+            waits = "shortened waits" if s.k8s_waits.enabled else "the provider's waits"
+            s.timer.log(  # what each DAG had said is in result.redirected / describe()
+                f"kubernetes: {', '.join(kubernetes)} of {dag_id} sent to the session's cluster, with {waits}"
             )
+        if docker:
+            s.timer.log(f"docker: {', '.join(docker)} of {dag_id} mapped to the session's daemon "
+                        "(what each DAG said: RunResult.redirected)")
+        result.retry_delays = s.retries.shortened_in(dag_id)
+        retried = list(result.retried_at_once())
+        if retried:
+            s.timer.log(f"retries: {', '.join(retried)} of {dag_id} retried without the DAG's retry_delay "
+                        "(--keep-retry-delays keeps it)")
         self._after_run(result)
         self.session.runs.append(result)
         return result
+
+    def _before_run(self) -> None:
+        """What this kind of environment does right before each run."""
 
     def _after_run(self, result: RunResult) -> None:
         """What this kind of environment adds to a finished run's result."""
@@ -229,11 +255,17 @@ class DockerEnvironment(Environment):
             session.artifacts_dir / "data", "docker"
         )
 
+    def _docker_target(self) -> AbstractContextManager[Any]:
+        """This session's daemon, whatever ``docker_url`` the DAG names (see docker_redirect)."""
+        return self.session.docker_redirect.target(
+            self.session.docker_target(self.images, self.connections))
+
     @contextmanager
     def _up(self) -> Iterator[None]:
         s = self.session
         client = s.docker_client
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        s.ownership.register(self.data_dir, images=self.images)  # handed back at the session's end too
         with ExitStack() as stack:
             if self.network_name:
                 self.network = stack.enter_context(DockerNetwork(
@@ -249,6 +281,13 @@ class DockerEnvironment(Environment):
                 s.bundle.add_source(f"container-{spec.name}", docker_container_source(service.container))
                 self.services[spec.name] = service
             yield
+
+    def _after_run(self, result: RunResult) -> None:
+        """What the run's containers wrote into ``data_dir`` as root, back to a non-root user at
+        once, so that the test can read and delete it (see ownership)."""
+        problem = self.session.ownership.hand_back(self.session.docker_client, [self.data_dir])
+        if problem:
+            result.findings.append(problem)
 
     def placeholders(self) -> dict[str, str]:
         values = {"data_dir": str(self.data_dir)}
@@ -302,7 +341,8 @@ class KindEnvironment(Environment):
     @property
     def data_dir(self) -> Path:
         """The host side of the node's ``/data/<namespace>``; on an existing cluster, a local
-        copy of the environment's claim, refreshed after each run (see claim_copy)."""
+        copy of the environment's claim: copied into it before each run, refreshed from it after
+        (see claim_copy)."""
         if self.existing:
             return self.session.artifacts_dir / "data" / self.namespace
         return self.cluster.data_dir / self.namespace  # type: ignore[operator]
@@ -326,7 +366,11 @@ class KindEnvironment(Environment):
         if self.existing:  # the manifests' workloads pull the pushed images too
             for line in rewrite_manifest_images(self.documents, cluster.image_refs):
                 s.timer.log(f"manifests: {line}")
+        for line in pin_manifest_images(self.documents, self.loaded_images):
+            s.timer.log(f"manifests: {line}")
         shutil.rmtree(self.data_dir, ignore_errors=True)  # a kept cluster's old outputs must not pass
+        if not self.existing:  # handed back to a non-root user after each run (see ownership)
+            s.ownership.register(self.data_dir, images=self.images, within=cluster.state.dir)  # type: ignore[union-attr]
         for name in self.namespaces:  # before applying: a readiness failure needs the bundle most
             s.bundle.add_source(f"namespace-{name}", namespace_source(cluster.api, name))
         if self.existing:  # written down first: after kill -9 only the sweep can remove them
@@ -341,6 +385,15 @@ class KindEnvironment(Environment):
         else:
             yield
 
+    @property
+    def loaded_images(self) -> list[str]:
+        """Images the kind nodes hold as built here (pods must run those, never pull them); on an
+        existing cluster the pushed references are pulled instead (see image_rewrite)."""
+        if self.existing:
+            return []
+        sidecar = self.session.kind_assets.sidecar_image
+        return [*self.images, *([sidecar] if sidecar else [])]
+
     def placeholders(self) -> dict[str, str]:
         return {"namespace": self.namespace, "data_dir": str(self.data_dir)}
 
@@ -351,34 +404,90 @@ class KindEnvironment(Environment):
         return values
 
     def observers(self) -> list[AbstractContextManager[Any]]:
-        return [PodStartWatchdog(self.cluster.api, self.namespaces)]
+        api = self.cluster.api
+        return [PodStartWatchdog(api, self.namespaces, built=self.loaded_images),
+                PodEndWatcher(api, self.namespaces)]
 
     @contextmanager
     def _kubernetes_target(self) -> Iterator[None]:
         s, cluster = self.session, self.cluster
         sidecar = s.kind_assets.sidecar_image
-        with s.redirect.target(cluster.kubeconfig, cluster.image_ref(sidecar) if sidecar else None), \
+        sidecar_ref = cluster.image_ref(sidecar) if sidecar else None
+        with s.redirect.target(cluster.kubeconfig, sidecar_ref, self._cluster_label()), \
                 s.namespace_map.target({self.declared_namespace: self.namespace}), \
-                s.image_rewrite.target(cluster.image_refs):  # pushed images, on an existing cluster
+                s.image_rewrite.target(cluster.image_refs, self.loaded_images):
             yield
 
+    def _cluster_label(self) -> str:
+        """The cluster as ``RunResult.redirected`` and findings name it: which one a task reached."""
+        cluster = self.cluster
+        if self.existing:
+            return f"existing cluster (context {cluster.name}, {cluster.source})"  # type: ignore[union-attr]
+        return f"kind cluster {cluster.name}"
+
+    def _before_run(self) -> None:
+        if self.existing:  # the claims hold the test's inputs when the pods start
+            self._stage_claims()
+
     def _after_run(self, result: RunResult) -> None:
+        s = self.session
+        for task in result.failed_tasks():
+            refused = rejected_pod(task.log)
+            if refused:
+                result.findings.append(f"{task.task_id}: {refused}")
         if self.existing:
             self._copy_claims(result)
+        else:  # what pods wrote as root under the node's /data, back to a non-root user (see ownership)
+            problem = s.ownership.hand_back(s.docker_client, [self.data_dir])
+            if problem:
+                result.findings.append(problem)
+
+    def _claim_folders(self) -> dict[str, Path]:
+        """Each claim's local copy: one claim, ``data_dir`` itself; several, ``data_dir/<claim>``."""
+        claims = self.claims
+        return {claim: self.data_dir if len(claims) == 1 else self.data_dir / claim for claim in claims}
+
+    @cached_property
+    def _claim_states(self) -> dict[str, TreeState | None]:
+        """Per claim, what its folder held when it last matched the claim. None: out of step;
+        absent: never copied (the claim holds only what the manifests put there)."""
+        return {}
+
+    def _copy_image(self) -> str:
+        sidecar = self.session.kind_assets.sidecar_image
+        return self.cluster.image_ref(sidecar) if sidecar else COPY_IMAGE
+
+    def _stage_claims(self) -> None:
+        """What the test put in ``data_dir``, into the claims: the pods find it there, as on kind."""
+        s, states = self.session, self._claim_states
+        for claim, src in self._claim_folders().items():
+            state, fresh = tree_state(src), claim not in states
+            if state == states.get(claim) or (fresh and not state):
+                continue  # the claim holds that already
+            states[claim] = None  # until done: a failed copy leaves the claim half written
+            where = f"claim {self.namespace}/{claim}"
+            try:
+                with s.timer.phase(f"stage {where}") as phase:
+                    size = stage_claim(self.cluster.core, self.namespace, claim, self._copy_image(), src,
+                                       replace=not fresh)
+                    phase.note = f"from {src}, {size / 1024:.0f} KiB gzipped"
+            except ApiException as err:
+                raise ClaimCopyError(f"inputs in {src} not copied into {where}: {err}") from err
+            states[claim] = state
 
     def _copy_claims(self, result: RunResult) -> None:
         """What pods wrote, into ``data_dir`` (one claim: its root; several: a folder each)."""
-        s, claims = self.session, self.claims
-        sidecar = s.kind_assets.sidecar_image
-        image = self.cluster.image_ref(sidecar) if sidecar else COPY_IMAGE
-        for claim in claims:
-            dest = self.data_dir if len(claims) == 1 else self.data_dir / claim
+        s = self.session
+        for claim, dest in self._claim_folders().items():
+            self._claim_states[claim] = None
             try:
                 with s.timer.phase(f"copy claim {self.namespace}/{claim}") as phase:
-                    copy_claim(self.cluster.core, self.namespace, claim, image, dest)
+                    copy_claim(self.cluster.core, self.namespace, claim, self._copy_image(), dest)
                     phase.note = f"into {dest}"
             except (ClaimCopyError, ApiException) as err:
                 result.findings.append(f"outputs of claim {self.namespace}/{claim} not copied: {err}")
+            else:
+                self._claim_states[claim] = tree_state(dest)
 
 
 def move_to_namespace(documents: list[dict[str, Any]], declared: str, actual: str) -> None:

@@ -8,41 +8,61 @@ run lasts, each container (init containers too) whose image is one the
 session pushed gets the pushed reference, and ``imagePullPolicy: Never``
 (right for images loaded into kind nodes) becomes ``IfNotPresent``. Images
 the session did not build stay as they are.
+
+On kind the images are loaded into the nodes under the DAG's own names, and the same hook makes
+sure that is what runs: an image named ``:latest`` or without a tag gets Kubernetes' default pull
+policy ``Always``, so a pod pulled the published image over the one built from the checkout (or,
+offline, failed to start although the node held it). Containers whose image the environment
+built get ``IfNotPresent`` unless they say ``Never``; the manifests' workloads too
+(:func:`pin_manifest_images`). Other images keep their policy and are pulled as in production.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from airflow_e2e_harness.policies import PolicyPlugin, hookimpl
-from airflow_e2e_harness.registry import containerd_reference
+from airflow_e2e_harness.registry import canonical_image, containerd_reference
+
+PINNED = "IfNotPresent"
 
 
 class ImageRewrite(PolicyPlugin):
-    """The policy plugin; :meth:`target` sets ``{DAG image name: pushed reference}`` for a run."""
+    """The policy plugin; :meth:`target` sets ``{DAG image name: pushed reference}`` (an existing
+    cluster) and the images loaded into the nodes (kind) for a run."""
 
     plugin_name = "airflow-e2e-harness-image-rewrite"
 
     def __init__(self) -> None:
         self.refs: dict[str, str] = {}
+        self.loaded: frozenset[str] = frozenset()
         self.rewritten: list[tuple[str, str]] = []
+        self.pinned: list[tuple[str, str | None]] = []  # (image, the pull policy it had)
 
     @contextmanager
-    def target(self, refs: Mapping[str, str]) -> Iterator[None]:
-        saved, self.refs = self.refs, dict(refs)
+    def target(self, refs: Mapping[str, str], loaded: Iterable[str] = ()) -> Iterator[None]:
+        """``refs``: pushed references by DAG image name; ``loaded``: images the nodes hold as built."""
+        saved = self.refs, self.loaded
+        self.refs, self.loaded = dict(refs), frozenset(canonical_image(i) for i in loaded)
         try:
             yield
         finally:
-            self.refs = saved
+            self.refs, self.loaded = saved
 
     @hookimpl
     def pod_mutation_hook(self, pod: Any) -> None:
         spec = getattr(pod, "spec", None)
-        if not self.refs or spec is None:
+        if not (self.refs or self.loaded) or spec is None:
             return
         for container in [*(spec.containers or []), *(spec.init_containers or [])]:
+            policy = container.image_pull_policy
+            if canonical_image(container.image or "") in self.loaded and policy != "Never":
+                if policy != PINNED:
+                    self.pinned.append((container.image, container.image_pull_policy))
+                    container.image_pull_policy = PINNED
+                continue
             ref = self.refs.get(containerd_reference(container.image or ""))
             if ref is None:
                 continue
@@ -67,6 +87,22 @@ def rewrite_manifest_images(documents: list[dict[str, Any]], refs: Mapping[str, 
                 container["image"] = ref
                 if container.get("imagePullPolicy") == "Never":
                     container["imagePullPolicy"] = "IfNotPresent"
+    return done
+
+
+def pin_manifest_images(documents: list[dict[str, Any]], loaded: Iterable[str]) -> list[str]:
+    """Containers of the manifests' workloads whose image the nodes hold as built run that image:
+    ``IfNotPresent`` where the pull policy was missing or ``Always``; returns what changed."""
+    names = frozenset(canonical_image(i) for i in loaded)
+    done = []
+    for doc in documents:
+        where = f"{doc.get('kind')}/{(doc.get('metadata') or {}).get('name')}"
+        for pod_spec in _pod_specs(doc):
+            for container in [*(pod_spec.get("containers") or []), *(pod_spec.get("initContainers") or [])]:
+                image, policy = str(container.get("image", "")), container.get("imagePullPolicy")
+                if canonical_image(image) in names and policy not in (PINNED, "Never"):
+                    container["imagePullPolicy"] = PINNED
+                    done.append(f"{where}: {image} pull policy {policy or 'default'} -> {PINNED}")
     return done
 
 

@@ -33,7 +33,35 @@ IGNORED = {"__pycache__", ".git", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 
 
 class ImageBuildError(RuntimeError):
-    """A task image failed to build; carries the build log's tail and its path."""
+    """A task image failed to build; carries the build log's tail and its path.
+
+    :param dockerfile: the Dockerfile, with ``line`` the instruction that failed (when known).
+    """
+
+    def __init__(self, message: str, *, dockerfile: Path | None = None, line: int | None = None,
+                 log_path: Path | None = None) -> None:
+        super().__init__(message)
+        self.dockerfile, self.line, self.log_path = dockerfile, line, log_path
+
+
+STEP = re.compile(r"^Step \d+/\d+ : (?P<instruction>.+)$")
+
+
+def failed_instruction(dockerfile: Path, log_lines: list[str]) -> tuple[int | None, str]:
+    """The Dockerfile line of the last step the build log started, and its instruction."""
+    steps = [m["instruction"].strip() for text in log_lines for line in text.splitlines()
+             if (m := STEP.match(line.strip()))]
+    if not steps:
+        return None, ""
+    try:
+        source = dockerfile.read_text().splitlines()
+    except OSError:
+        return None, steps[-1]
+    wanted = " ".join(steps[-1].split())
+    for number, line in enumerate(source, start=1):
+        if " ".join(line.split()) == wanted or (line.strip() and wanted.startswith(" ".join(line.split()))):
+            return number, steps[-1]
+    return None, steps[-1]
 
 
 def _files(context: Path) -> Iterator[Path]:
@@ -103,8 +131,8 @@ class TaskImages:
         for tag, context in self.images.items():
             if not (Path(context) / "Dockerfile").is_file():
                 raise ImageBuildError(
-                    f"image {tag}: no Dockerfile in {context}. Each image needs a build "
-                    "context folder with a Dockerfile."
+                    f"{Path(context) / 'Dockerfile'}: no such file (image {tag}). Each image needs a "
+                    "build context folder with a Dockerfile."
                 )
 
     @classmethod
@@ -163,8 +191,13 @@ class TaskImages:
                 hint = ("\nHint: the build reaches PyPI through a TLS-intercepting proxy; "
                         "its CA must be trusted inside the image (the harness's local base does "
                         "this; with a stock base, set HARNESS_BASE_IMAGES=local).")
-            raise ImageBuildError(f"building {tag} from {context} failed: {err.msg}\n{tail}"
-                                  f"{hint}\nFull build log: {log}") from err
+            dockerfile = context / "Dockerfile"
+            line, instruction = failed_instruction(dockerfile, lines)
+            where = f"{dockerfile}:{line}" if line else str(dockerfile)
+            at = f" at `{instruction}`" if instruction else ""
+            raise ImageBuildError(f"{where}: building {tag} failed{at}: {err.msg}\n{tail}"
+                                  f"{hint}\nFull build log: {log}", dockerfile=dockerfile, line=line,
+                                  log_path=log) from err
         self._write_log(tag, [chunk.get("stream", "") for chunk in logs])
         return image
 

@@ -28,9 +28,11 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any, Self
 
+from airflow_e2e_harness.internals import Patch
+from airflow_e2e_harness.internals.touches import RUN_TASK_IN_PROCESS, TASK_RUNNER
 from airflow_e2e_harness.policies import PolicyPlugin, chain_pre_execute, hookimpl
 
-TASK_RUNNER_MODULE = "airflow.sdk.execution_time.task_runner"
+TASK_RUNNER_MODULE = TASK_RUNNER.module
 ON_KILL_WAIT = 2.0  # seconds given to a task's on_kill (docker stop, pod delete) before moving on
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -62,19 +64,19 @@ class InterruptGuard:
         self.signum: int | None = None
         self.task: Any = None
         self._saved: dict[int, Any] = {}
-        self._supervisor: Any = None
-        self._run_in_process: Callable[..., Any] | None = None
+        self._task_entry = Patch(RUN_TASK_IN_PROCESS)
 
     def __enter__(self) -> Self:
         if threading.current_thread() is threading.main_thread():
+            self._wrap_task_entry()  # first: a missing target fails before any handler changes
             self._saved = {sig: signal.getsignal(sig) for sig in (*SIGNALS, signal.SIGALRM)}
             for sig in SIGNALS:
                 signal.signal(sig, self._on_signal)
             InterruptGuard.active = self
-            self._wrap_task_entry()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._task_entry.uninstall()
         if not self._saved:
             return
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -82,20 +84,14 @@ class InterruptGuard:
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         self._saved = {}
         InterruptGuard.active = None
-        if self._run_in_process is not None:
-            self._supervisor.run_task_in_process = self._run_in_process
-            self._run_in_process = None
 
     def _wrap_task_entry(self) -> None:
         """``dag.test()`` imports ``run_task_in_process`` when it runs each task: the moment
         that call returns, control is outside the runner's catch-all, and the run can stop."""
-        try:
-            from airflow.sdk.execution_time import supervisor
-        except ImportError:
+        TASK_RUNNER.require()
+        if not RUN_TASK_IN_PROCESS.applies:
             return
-        original = getattr(supervisor, "run_task_in_process", None)
-        if original is None:
-            return
+        original = self._task_entry.original
 
         def run_task_in_process(*args: Any, **kwargs: Any) -> Any:
             result = original(*args, **kwargs)
@@ -103,8 +99,7 @@ class InterruptGuard:
                 raise Interrupted(self.signum)
             return result
 
-        self._supervisor, self._run_in_process = supervisor, original
-        supervisor.run_task_in_process = run_task_in_process
+        self._task_entry.install(run_task_in_process)
 
     # -- hooks --------------------------------------------------------------------------------
     def before_task(self, task: Any) -> None:

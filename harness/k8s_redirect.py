@@ -60,6 +60,7 @@ CLUSTER_ATTRIBUTES = ("kubernetes_conn_id", "cluster_context", "config_file", "i
 # and whose subclasses defer some other way (KubernetesJobOperator.execute_deferrable).
 POD_TRIGGER_CLASS = "KubernetesPodOperator"
 JOB_CLASS = "KubernetesJobOperator"
+DEFAULT_LABEL = "harness kind cluster"  # where tasks go, in ``mapped``, when the caller names no cluster
 
 
 class NoClusterError(RuntimeError):
@@ -98,6 +99,7 @@ class KubernetesRedirect(PolicyPlugin):
     def __init__(self, kubeconfig: Path | None = None, sidecar_image: str | None = None) -> None:
         self.kubeconfig: Path | None = kubeconfig
         self.sidecar_image: str | None = sidecar_image
+        self.label = DEFAULT_LABEL
         self.mapped: dict[tuple[str, str], str] = {}
 
     # -- where tasks go -------------------------------------------------------------------
@@ -120,17 +122,23 @@ class KubernetesRedirect(PolicyPlugin):
         return {name: value for name, value in values.items() if value is not None}
 
     @contextmanager
-    def target(self, kubeconfig: Path | None, sidecar_image: str | None = None) -> Iterator[None]:
-        """Send Kubernetes tasks parsed and run inside to ``kubeconfig`` (None: fail them at once)."""
+    def target(
+        self, kubeconfig: Path | None, sidecar_image: str | None = None, label: str | None = None,
+    ) -> Iterator[None]:
+        """Send Kubernetes tasks parsed and run inside to ``kubeconfig`` (None: fail them at once).
+
+        ``label`` names that cluster in ``mapped`` (and so in findings and ``RunResult.redirected``),
+        e.g. "existing cluster (context ci, ~/.kube/ci)"; default: "harness kind cluster".
+        """
         from airflow_e2e_harness.config import environ
 
-        saved = self.kubeconfig, self.sidecar_image
-        self.kubeconfig, self.sidecar_image = kubeconfig, sidecar_image
+        saved = self.kubeconfig, self.sidecar_image, self.label
+        self.kubeconfig, self.sidecar_image, self.label = kubeconfig, sidecar_image, label or DEFAULT_LABEL
         try:
             with environ(self.connections()), _default_kubeconfig(str(kubeconfig or NOWHERE)):
                 yield
         finally:
-            self.kubeconfig, self.sidecar_image = saved
+            self.kubeconfig, self.sidecar_image, self.label = saved
 
     def mapped_in(self, dag_id: str) -> dict[str, str]:
         return {task: how for (dag, task), how in self.mapped.items() if dag == dag_id}
@@ -153,10 +161,10 @@ class KubernetesRedirect(PolicyPlugin):
             return
         if is_mapped(task):
             chain_pre_execute(task, lambda context: point_at(context["task"], kubeconfig))
-            self.mapped[key] = f"{said} -> harness kind cluster (each mapped instance, as it starts)"
+            self.mapped[key] = f"{said} -> {self.label} (each mapped instance, as it starts)"
         else:
             point_at(task, kubeconfig)
-            self.mapped[key] = f"{said} -> harness kind cluster"
+            self.mapped[key] = f"{said} -> {self.label}"
 
 
 def point_at(task: Any, kubeconfig: str) -> None:

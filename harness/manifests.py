@@ -2,14 +2,21 @@
 
 Server-side apply through the dynamic client makes a second run over a kept
 cluster an update instead of a conflict. The waits are the ones a task needs
-before it can run: the PVC Bound, each Deployment Available.
+before it can run: the PVC Bound, each Deployment Available. While they last,
+the pods of the manifests' workloads are watched (workload_failures), so that a
+container that crashes or cannot start fails the wait within seconds, with its
+own last lines, instead of when the wait runs out.
+
+Errors name the file (and line) a document came from: :func:`load_documents`
+returns :class:`Document` dicts that remember it.
 """
 
 from __future__ import annotations
 
+import re
 import string
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +27,7 @@ from kubernetes.dynamic.exceptions import NotFoundError
 
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.timing import Timer, default_timer
+from airflow_e2e_harness.workload_failures import SETTLE, WorkloadFailure, WorkloadWatch
 
 FIELD_MANAGER = "airflow-e2e-harness"
 
@@ -28,27 +36,163 @@ NUDGE_ANNOTATION = "airflow-e2e-harness/resync"
 Connects = Callable[[str, int], bool]
 
 
+class Document(dict[str, Any]):
+    """A manifest document that remembers the file and line it was read from.
+
+    A plain dict everywhere else (the API client serializes it as one); the
+    environment edits documents in place, so the origin stays with them.
+    """
+
+    path: Path | None = None
+    line: int | None = None
+
+
+def origin(doc: Mapping[str, Any]) -> str:
+    """``path:line`` of a loaded document; "" for one made in code."""
+    path, line = getattr(doc, "path", None), getattr(doc, "line", None)
+    if path is None:
+        return ""
+    return f"{path}:{line}" if line else str(path)
+
+
 class ManifestError(RuntimeError):
-    """A manifest could not be applied, or what it declares never became ready."""
+    """A manifest could not be applied, or what it declares never became ready.
+
+    The fields say what and why without parsing the message: ``path``/``line``
+    (the manifest file, when known), ``obj`` ("Deployment/api"), ``namespace``,
+    ``reason`` ("CrashLoopBackOff", "Unschedulable", ...), ``pod``/``container``,
+    ``logs`` (the container's last lines, "" when it never ran) and ``events``
+    (recent events of the object and its pod).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | None = None,
+        line: int | None = None,
+        obj: str | None = None,
+        namespace: str | None = None,
+        reason: str | None = None,
+        pod: str | None = None,
+        container: str | None = None,
+        logs: str = "",
+        events: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message)
+        self.path, self.line, self.obj, self.namespace = path, line, obj, namespace
+        self.reason, self.pod, self.container = reason, pod, container
+        self.logs, self.events = logs, list(events)
 
 
 def load_documents(paths: Iterable[Path], variables: Mapping[str, str]) -> list[dict[str, Any]]:
-    """YAML documents with ``${NAME}`` placeholders filled in; unknown names are an error."""
+    """YAML documents with ``${NAME}`` placeholders filled in; unknown names are an error.
+
+    Every error starts with ``path:line:``, the way compilers say it, so that an
+    editor jumps there; yaml's own says ``in "<unicode string>", line 5``.
+    """
     docs: list[dict[str, Any]] = []
     for path in paths:
-        text = Path(path).read_text()
-        try:
-            text = string.Template(text).substitute(variables)
-        except KeyError as err:
-            raise ManifestError(
-                f"{path}: placeholder ${{{err.args[0]}}} has no value; known: {sorted(variables)}"
-            ) from err
-        docs.extend(d for d in yaml.safe_load_all(text) if d)
+        text = _substitute(Path(path), Path(path).read_text(), variables)
+        for doc in _parse(Path(path), text):
+            _check_shape(doc)
+            docs.append(doc)
     return docs
 
 
-def _label(doc: dict[str, Any]) -> str:
+def _substitute(path: Path, text: str, variables: Mapping[str, str]) -> str:
+    try:
+        return string.Template(text).substitute(variables)
+    except KeyError as err:
+        name = err.args[0]
+        line = _line_of(text, re.compile(rf"\$(\{{{re.escape(name)}\}}|{re.escape(name)}\b)"))
+        raise ManifestError(
+            f"{_at(path, line)}: placeholder ${{{name}}} has no value; known: {sorted(variables)}",
+            path=path, line=line,
+        ) from err
+    except ValueError as err:  # "Invalid placeholder in string: line 5, col 3"
+        found = re.search(r"line (\d+)", str(err))
+        line = int(found.group(1)) if found else None
+        raise ManifestError(
+            f"{_at(path, line)}: {err} (write $$ for a literal $)", path=path, line=line,
+        ) from err
+
+
+def _line_of(text: str, pattern: re.Pattern[str]) -> int | None:
+    found = pattern.search(text)
+    return text.count("\n", 0, found.start()) + 1 if found else None
+
+
+def _at(path: Path, line: int | None) -> str:
+    return f"{path}:{line}" if line else str(path)
+
+
+def _parse(path: Path, text: str) -> list[Document]:
+    """Each non-empty document with the line it starts on."""
+    docs: list[Document] = []
+    try:
+        loader = yaml.SafeLoader(text)  # checks for unprintable characters right here
+        try:
+            while loader.check_node():
+                node = loader.get_node()
+                data = loader.construct_document(node)
+                if data is not None:
+                    docs.append(_document(path, node.start_mark.line + 1, data))
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as err:
+        raise _yaml_error(path, text, err) from err
+    return docs
+
+
+def _document(path: Path, line: int, data: object) -> Document:
+    if not isinstance(data, dict):
+        raise ManifestError(
+            f"{path}:{line}: a document must be a mapping (apiVersion, kind, metadata, ...), "
+            f"not {type(data).__name__}", path=path, line=line,
+        )
+    doc = Document(data)
+    doc.path, doc.line = path, line
+    return doc
+
+
+def _yaml_error(path: Path, text: str, err: yaml.YAMLError) -> ManifestError:
+    """``path:line: problem``, then yaml's context (where the construct began) and the snippet."""
+    if isinstance(err, yaml.MarkedYAMLError) and err.problem_mark is not None:
+        mark = err.problem_mark
+        message = f"{path}:{mark.line + 1}: {err.problem}"
+        if err.context and err.context_mark is not None and err.context_mark.line != mark.line:
+            message += f" ({err.context} at line {err.context_mark.line + 1})"
+        snippet = mark.get_snippet() or ""
+        if snippet.strip(" \n^"):  # at the end of the file it shows nothing
+            message += f"\n{snippet}"
+        return ManifestError(message, path=path, line=mark.line + 1)
+    position = getattr(err, "position", None)  # ReaderError: a character yaml does not accept
+    line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+    return ManifestError(f"{_at(path, line)}: {err}", path=path, line=line)
+
+
+def _check_shape(doc: Document) -> None:
+    """What applying needs; missing, it would fail later as a bare KeyError naming no file."""
+    meta = doc.get("metadata")
+    missing = [key for key in ("apiVersion", "kind") if not isinstance(doc.get(key), str)]
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        missing.append("metadata.name")
+    if missing:
+        what = f"{doc['kind']} document" if isinstance(doc.get("kind"), str) else "document"
+        raise ManifestError(
+            f"{origin(doc)}: {what} has no {', '.join(missing)}", path=doc.path, line=doc.line,
+        )
+
+
+def _label(doc: Mapping[str, Any]) -> str:
     return f"{doc['kind']}/{doc['metadata']['name']}"
+
+
+def _named(doc: Mapping[str, Any]) -> str:
+    """``Kind/name``, and the file it came from when known."""
+    where = origin(doc)
+    return f"{_label(doc)} ({where})" if where else _label(doc)
 
 
 def _rolled_out(deployment: k8s.V1Deployment) -> bool:
@@ -68,6 +212,18 @@ def _has_ready_endpoint(core: k8s.CoreV1Api, name: str, namespace: str) -> bool:
     except k8s.ApiException:
         return False
     return any(subset.addresses for subset in (endpoints.subsets or []))
+
+
+def workload_error(failure: WorkloadFailure, waited: float) -> ManifestError:
+    """The finding as a ManifestError: the file first, then what and why, log, events."""
+    doc, problem = failure.doc, failure.problem
+    where = origin(doc)
+    return ManifestError(
+        f"{where + ': ' if where else ''}{failure.describe()}\n(found {waited:.1f}s into the wait)",
+        path=getattr(doc, "path", None), line=getattr(doc, "line", None), obj=failure.label,
+        namespace=failure.namespace, reason=problem.reason, pod=problem.pod or None,
+        container=problem.container or None, logs=failure.logs, events=failure.events,
+    )
 
 
 class Manifests(Lifecycle):
@@ -130,7 +286,9 @@ class Manifests(Lifecycle):
             )
         except k8s.ApiException as err:
             raise ManifestError(
-                f"applying {doc['kind']}/{meta['name']} failed: {err.status} {err.reason}\n{err.body}"
+                f"applying {_named(doc)} failed: {err.status} {err.reason}\n{err.body}",
+                path=getattr(doc, "path", None), line=getattr(doc, "line", None), obj=_label(doc),
+                namespace=kwargs.get("namespace"), reason=str(err.reason),
             ) from err
 
     def _wait_terminated(self, name: str, timeout: float = 120.0) -> None:
@@ -158,8 +316,14 @@ class Manifests(Lifecycle):
         """Poll until PVCs are Bound, Deployments rolled out, Services answer.
 
         ``ready_after`` records how long each one took, for the progress line.
+        Each poll also looks at the workloads' pods: one that will never become
+        ready ends the wait at once (:meth:`_fail_fast`), with its reason and log.
+        Once all is ready, the polls go on for up to ``SETTLE`` seconds until the
+        workloads' containers have been up that long: one without a readiness
+        probe counts as ready while it starts, even when it exits a second later.
         """
         core, apps = k8s.CoreV1Api(self.api_client), k8s.AppsV1Api(self.api_client)
+        watch = WorkloadWatch(self.api_client, self.documents)
         start = time.monotonic()
         deadline = start + self.timeout
         # A Service without a selector has no pods behind it to wait for.
@@ -169,7 +333,8 @@ class Manifests(Lifecycle):
             or (d["kind"] == "Service" and d.get("spec", {}).get("selector"))
         ]
         reasons: dict[str, str] = {}
-        while pending:
+        ready_at: float | None = None
+        while True:  # at least once: with nothing to wait for, the workloads are still checked
             still = []
             for doc in pending:
                 name, ns = doc["metadata"]["name"], doc["metadata"].get("namespace", "default")
@@ -190,16 +355,35 @@ class Manifests(Lifecycle):
                 else:
                     still.append(doc)
             pending = still
-            if pending and time.monotonic() > deadline:
-                waiting = ", ".join(
-                    f"{_label(d)} ({reasons[_label(d)]})" if _label(d) in reasons else _label(d)
-                    for d in pending
-                )
-                raise ManifestError(
-                    f"not ready after {self.timeout:.0f}s: {waiting}. {self._hints(core, pending)}"
-                )
-            if pending:
-                time.sleep(0.5)
+            self._fail_fast(watch, pending, time.monotonic() - start)
+            if not pending:
+                ready_at = time.monotonic() if ready_at is None else ready_at
+                if watch.settled or time.monotonic() - ready_at >= SETTLE:
+                    return
+            elif time.monotonic() > deadline:
+                raise self._timed_out(core, pending, reasons)
+            time.sleep(0.5)
+
+    def _timed_out(
+        self, core: k8s.CoreV1Api, pending: list[dict[str, Any]], reasons: Mapping[str, str],
+    ) -> ManifestError:
+        waiting = ", ".join(
+            f"{_named(d)} ({reasons[_label(d)]})" if _label(d) in reasons else _named(d) for d in pending
+        )
+        one = pending[0] if len(pending) == 1 else {}
+        return ManifestError(
+            f"not ready after {self.timeout:.0f}s: {waiting}. {self._hints(core, pending)}",
+            path=getattr(one, "path", None), line=getattr(one, "line", None),
+            obj=_label(one) if one else None, reason="NotReady",
+        )
+
+    def _fail_fast(self, watch: WorkloadWatch, pending: list[dict[str, Any]], waited: float) -> None:
+        """Raise for a workload pod that will never become ready. Also once all is
+        ready: workloads the wait has no condition for (Jobs, Pods) are checked too."""
+        claims_bound = not any(d["kind"] == "PersistentVolumeClaim" for d in pending)
+        failure = watch.check(claims_bound=claims_bound)
+        if failure is not None:
+            raise workload_error(failure, waited)
 
     def _claim_bound(self, core: k8s.CoreV1Api, name: str, namespace: str, waited: float) -> bool:
         """Bound; while it is not, and its volume exists, nudge the PV controller.

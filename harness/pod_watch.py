@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kubernetes import client as k8s
 
 from airflow_e2e_harness.lifecycle import Lifecycle
+from airflow_e2e_harness.registry import canonical_image
 
 IMAGE_ERRORS = {"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"}
 START_ERRORS = {"CreateContainerConfigError", "CreateContainerError", "CrashLoopBackOff", "RunContainerError"}
@@ -43,13 +45,20 @@ class PodFailure:
     image: str
     reason: str
     message: str
+    built: bool = False  # the image is one the environment built and loaded into the nodes
 
     def __str__(self) -> str:
+        if self.reason in IMAGE_ERRORS and self.built:
+            return (
+                f"pod {self.namespace}/{self.pod}: container {self.container!r} cannot start: image "
+                f"{self.image!r} was built here and loaded into the node, yet the node did not use it "
+                f"({self.reason}: {self.message}). Check the pod's imagePullPolicy and the image name."
+            )
         if self.reason in IMAGE_ERRORS:
             return (
-                f"pod {self.namespace}/{self.pod}: container {self.container!r} cannot start, image "
-                f"{self.image!r} is not on the node and cannot be pulled ({self.reason}: {self.message}). "
-                + HINTS["image"]
+                f"pod {self.namespace}/{self.pod}: container {self.container!r} cannot start: image "
+                f"{self.image!r} was not built by this environment (it is not in images=) and the cluster "
+                f"cannot pull it ({self.reason}: {self.message}). " + HINTS["image"]
             )
         where = f"container {self.container!r}" if self.container else "the pod"
         return (
@@ -61,9 +70,13 @@ class PodFailure:
 class PodStartWatchdog(Lifecycle):
     """A background poller active for the duration of one DAG run."""
 
-    def __init__(self, api_client: k8s.ApiClient, namespaces: list[str], interval: float = 1.0) -> None:
+    def __init__(
+        self, api_client: k8s.ApiClient, namespaces: list[str], interval: float = 1.0,
+        built: Iterable[str] = (),
+    ) -> None:
         self.core = k8s.CoreV1Api(api_client)
         self.namespaces = namespaces
+        self.built = frozenset(canonical_image(image) for image in built)
         self.interval = interval
         self.findings: list[PodFailure] = []
         self._unschedulable_since: dict[str, float] = {}
@@ -111,7 +124,8 @@ class PodStartWatchdog(Lifecycle):
             waiting = status.state.waiting if status.state else None
             if waiting is not None and waiting.reason in IMAGE_ERRORS | START_ERRORS:
                 return PodFailure(namespace, pod.metadata.name, status.name, status.image,
-                                  waiting.reason, waiting.message or "")
+                                  waiting.reason, waiting.message or "",
+                                  canonical_image(status.image or "") in self.built)
         return None
 
     def _unschedulable(self, namespace: str, pod: k8s.V1Pod) -> PodFailure | None:

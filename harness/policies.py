@@ -14,16 +14,15 @@ from typing import Any, ClassVar
 
 import pluggy
 
+from airflow_e2e_harness.internals.touches import MAPPED_PARTIAL_KWARGS, POLICY_PLUGIN_MANAGER, PRE_EXECUTE_HOOK
+
 hookimpl = pluggy.HookimplMarker("airflow.policy")  # Airflow's policy project name
 
 
 def policy_manager() -> pluggy.PluginManager:
     """The manager the DagBag's ``settings.task_policy`` calls into."""
-    from airflow import settings
-
-    if hasattr(settings, "get_policy_plugin_manager"):  # Airflow 3.2+
-        return settings.get_policy_plugin_manager()
-    return settings.POLICY_PLUGIN_MANAGER  # Airflow 3.1: made in settings.initialize()
+    found = POLICY_PLUGIN_MANAGER.load()  # 3.2+: a cached function; 3.1: made in settings.initialize()
+    return found() if callable(found) else found
 
 
 def is_mapped(task: Any) -> bool:
@@ -37,10 +36,13 @@ def chain_pre_execute(task: Any, check: Callable[[Any], None]) -> None:
     before ``pre_execute``, ``execute`` and a deferred task's resumption. A mapped task
     passes it on, as the ``pre_execute`` argument, to each instance it unmaps.
     """
+    hook = PRE_EXECUTE_HOOK.attribute  # _pre_execute_hook
     if is_mapped(task):
+        MAPPED_PARTIAL_KWARGS.require()
         own = task.partial_kwargs.get("pre_execute")
     else:
-        own = task._pre_execute_hook
+        PRE_EXECUTE_HOOK.require()
+        own = getattr(task, hook)
 
     def pre_execute(context: Any) -> None:
         check(context)
@@ -50,7 +52,7 @@ def chain_pre_execute(task: Any, check: Callable[[Any], None]) -> None:
     if is_mapped(task):
         task.partial_kwargs["pre_execute"] = pre_execute
     else:
-        task._pre_execute_hook = pre_execute
+        setattr(task, hook, pre_execute)
 
 
 class PolicyPlugin:

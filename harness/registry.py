@@ -12,6 +12,7 @@ import socket
 
 import docker
 import docker.errors
+from docker.utils import parse_repository_tag
 
 REGISTRY_HOSTS = {"docker.io": "registry-1.docker.io", "registry.k8s.io": "registry.k8s.io"}
 
@@ -39,6 +40,15 @@ def containerd_reference(tag: str) -> str:
     if "." not in first and ":" not in first and first != "localhost":
         return f"docker.io/{tag}"
     return tag
+
+
+def canonical_image(ref: str) -> str:
+    """One spelling per image: registry, repository and tag in full (``etl`` and
+    ``docker.io/library/etl:latest`` are the same image); a digest reference stays as it is."""
+    repository, tag = parse_repository_tag(ref.strip())
+    if tag and tag.startswith("sha256:"):
+        return f"{containerd_reference(repository)}@{tag}"
+    return f"{containerd_reference(repository)}:{tag or 'latest'}"
 
 
 def image_exists(client: docker.DockerClient, tag: str) -> bool:

@@ -38,7 +38,12 @@ from airflow_e2e_harness.xcom_readback import read_xcoms
 
 
 class DagImportError(RuntimeError):
-    """A DAG file failed to import; the message carries each file's traceback."""
+    """DAG files failed to import; the message starts with each file's ``path:line: error``, then
+    its traceback. ``errors`` maps each path to Airflow's text of its error."""
+
+    def __init__(self, message: str, errors: dict[str, str]) -> None:
+        super().__init__(message)
+        self.errors = errors
 
 
 class DagNotFound(LookupError):
@@ -87,6 +92,7 @@ class RunResult:
     redirected: dict[str, str] = field(default_factory=dict)  # Kubernetes tasks sent to the harness cluster
     run_type: str = "manual"  # "scheduled" for env.run_scheduled / run_catchup
     data_interval: tuple[datetime, datetime] | None = None
+    retry_delays: dict[str, str] = field(default_factory=dict)  # tasks retried at once: what the DAG said
 
     @property
     def ok(self) -> bool:
@@ -105,6 +111,11 @@ class RunResult:
     def rendered(self) -> dict[str, dict[str, Any]]:
         """Each task's template fields as rendered for this run (``{}`` for a task that never started)."""
         return {tid: t.rendered for tid, t in self.tasks.items()}
+
+    def retried_at_once(self) -> dict[str, str]:
+        """Task instances that were retried without the delay their DAG gives, and that delay."""
+        return {key: self.retry_delays[key.split("[")[0]] for key, task in self.tasks.items()
+                if task.try_number > 1 and key.split("[")[0] in self.retry_delays}
 
     def failed_tasks(self) -> list[TaskResult]:
         """Tasks that did not succeed: failed, upstream_failed, never ran, ..."""
@@ -127,6 +138,8 @@ class RunResult:
         lines += [f"  {tid}: {state}" for tid, state in self.states.items()]
         lines += [f"  ! {finding}" for finding in self.findings]
         lines += [f"  ~ {tid}: {how}" for tid, how in self.redirected.items()]
+        retried = self.retried_at_once()
+        lines += [f"  ~ {tid}: retried at once (the DAG says {said})" for tid, said in retried.items()]
         if self.log_path:
             lines.append(f"  logs: {self.log_path.parent}")
         return "\n".join(lines)
@@ -234,12 +247,15 @@ class DagRunner:
 
         bag = DagBag(dag_folder=str(folder))
         if bag.import_errors:
+            errors = dict(bag.import_errors)
+            heads = [where_it_failed(path, err) for path, err in errors.items()]
             details = "\n\n".join(
                 f"--- {path}\n{err}" + "".join(f"\nHint: {hint}" for hint in _hints(path, err))
-                for path, err in bag.import_errors.items()
+                for path, err in errors.items()
             )
             raise DagImportError(
-                f"{len(bag.import_errors)} DAG file(s) in {folder} failed to import:\n\n{details}"
+                "\n".join(heads) + f"\n({len(errors)} DAG file(s) in {folder} failed to import)\n\n{details}",
+                errors,
             )
         return bag
 
@@ -359,6 +375,14 @@ def drift_findings(dag: Any, manual: RunPlan) -> list[str]:
         found.append("schedule drift: env.run_scheduled() runs this date as the scheduler would; "
                      "env.schedule_drift() lists every difference")
     return found
+
+
+def where_it_failed(path: str, error: str) -> str:
+    """``path:line: the error's last line``: the innermost line of ``path`` in the traceback (or
+    a SyntaxError's own line), for an editor or a CI log to jump to."""
+    lines = re.findall(rf'File "{re.escape(path)}", line (\d+)', error)
+    last = next((line.strip() for line in reversed(error.splitlines()) if line.strip()), "import failed")
+    return f"{path}:{lines[-1]}: {last}" if lines else f"{path}: {last}"
 
 
 def _hints(path: str, error: str) -> list[str]:

@@ -29,16 +29,20 @@ from airflow_e2e_harness.config import cache_dir, environ
 from airflow_e2e_harness.containers import SESSION_LABEL, remove_session_leftovers
 from airflow_e2e_harness.daemon import DockerDaemon
 from airflow_e2e_harness.docker_image_check import DockerImageCheck
+from airflow_e2e_harness.docker_redirect import STOP_GRACE, DockerRedirect, DockerTarget, built_names
 from airflow_e2e_harness.image_registry import LocalRegistry, RegistryError
 from airflow_e2e_harness.image_rewrite import ImageRewrite
 from airflow_e2e_harness.images import BuiltImage, TaskImages, resolve_python_base
+from airflow_e2e_harness.internals import uninstall_all
 from airflow_e2e_harness.interrupts import CLEANUP_COMMAND, InterruptPolicy, skip_on_interrupt
 from airflow_e2e_harness.k8s_redirect import KubernetesRedirect
 from airflow_e2e_harness.k8s_waits import KubernetesWaits
 from airflow_e2e_harness.leases import Holder
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.namespace_map import NamespaceMap
+from airflow_e2e_harness.ownership import Owner, Ownership
 from airflow_e2e_harness.policies import PolicyPlugin
+from airflow_e2e_harness.retries import FastRetries
 from airflow_e2e_harness.runner import DagRunner, RunResult
 from airflow_e2e_harness.session_records import SessionRecord, mark_scratch, unmark_scratch
 from airflow_e2e_harness.timing import Timer, default_timer
@@ -100,6 +104,7 @@ class E2ESession(Lifecycle):
     :param defaults: what environments use when an argument is left out.
     :param timer: the phase timer behind the closing summary.
     :param fast_waits: shorten KubernetesPodOperator's waits where DAGs kept the defaults.
+    :param fast_retries: retry failed tasks at once instead of after their ``retry_delay``.
     :param worker: this session's name among sessions sharing one cluster (a pytest-xdist
         worker id, e.g. ``gw1``): its namespaces and data folders carry it, and the id too.
     """
@@ -114,6 +119,7 @@ class E2ESession(Lifecycle):
         defaults: Defaults | None = None,
         timer: Timer | None = None,
         fast_waits: bool = True,
+        fast_retries: bool = True,
         worker: str | None = None,
     ) -> None:
         self.root = Path(root or Path.cwd()).resolve()
@@ -135,12 +141,20 @@ class E2ESession(Lifecycle):
         self.k8s_waits = KubernetesWaits(enabled=fast_waits)
         self.namespace_map = NamespaceMap()
         self.image_rewrite = ImageRewrite()
-        # The cluster policies a session registers with Airflow while it runs.
+        self.docker_redirect = DockerRedirect(stop_grace=STOP_GRACE if fast_waits else None)
+        self.retries = FastRetries(enabled=fast_retries)
+        # The cluster policies a session registers with Airflow while it runs. The Docker
+        # redirect comes after the image check, so that its pre-execute step runs first.
         self.policies: tuple[PolicyPlugin, ...] = (
             self.redirect, self.image_check, self.interrupts, self.k8s_waits, self.namespace_map,
-            self.image_rewrite,
+            self.image_rewrite, self.docker_redirect, self.retries,
         )
         self.runs: list[RunResult] = []
+        # What containers write as root into the session's folders goes back to a non-root user.
+        self.ownership = Ownership(
+            session=self.id, roots=[self.root, self.artifacts_root], owner=Owner.me(), timer=self.timer,
+        )
+        self.ownership.register(self.artifacts_path)  # first: the helper then mounts it, for every env
         self._stack = ExitStack()
         self._daemon: DockerDaemon | None = None
         self._python_base: str | None = None
@@ -196,10 +210,25 @@ class E2ESession(Lifecycle):
             try:
                 if self._daemon is not None and self._daemon.client is not None and not self.keep.resources:
                     remove_session_leftovers(self._daemon.client, self.id)  # task containers are labelled too
+                self._hand_back()  # while the daemon (and a cluster's data folder) are still there
             finally:
                 self._stack.close()  # cluster, then daemon
                 self._cluster = self._daemon = self._assets = None
                 self._python_base_known = False
+
+    def _hand_back(self) -> None:
+        """Everything containers and pods wrote as root into the session's folders, back to the
+        user running pytest (see ownership): the artifacts, data folders, the kind cluster's data."""
+        if self._daemon is None or self._daemon.client is None or not self.ownership.active:
+            return
+        cluster = self._cluster
+        if cluster is not None and not self.kind_options.existing:  # a kind Cluster: its /data is ours
+            state = cluster.state  # type: ignore[union-attr]
+            self.ownership.register(cluster.data_dir, within=state.dir)  # type: ignore[arg-type]
+        try:
+            self.ownership.hand_back(self._daemon.client)
+        finally:
+            self.ownership.close()
 
     def leftovers(self) -> list[str]:
         """What this session has up right now, for the message of a skipped teardown."""
@@ -217,6 +246,7 @@ class E2ESession(Lifecycle):
         finally:
             for policy in reversed(self.policies):
                 policy.uninstall()
+            uninstall_all()  # what is still patched (3.1/3.2: the execution API cache) goes back to its own
             self.home.stop()
             if self.keep.resources:
                 unmark_scratch(self.scratch)  # kept for the user: no sweep may take it
@@ -266,6 +296,18 @@ class E2ESession(Lifecycle):
         client = self.daemon.client
         assert client is not None
         return client
+
+    def docker_target(self, images: Iterable[str], connections: Iterable[str]) -> DockerTarget:
+        """Where a Docker environment's tasks run: this session's daemon, with its images."""
+        daemon = self.daemon
+        label = "harness Docker daemon" if daemon.owned else "the session's Docker daemon"
+
+        def swarm_manager() -> bool:
+            swarm = self.docker_client.info().get("Swarm") or {}
+            return swarm.get("LocalNodeState") == "active" and bool(swarm.get("ControlAvailable"))
+
+        return DockerTarget(daemon.url, label, tls=daemon.tls, built=built_names(images),
+                            connections=frozenset(connections), swarm_manager=swarm_manager)
 
     @property
     def python_base(self) -> str | None:

@@ -47,6 +47,15 @@ def test_import_errors_name_the_airflow_3_change(airflow_e2e: E2ESession, tmp_pa
         env.run("old_schedule", "2026-01-05")
     message = str(caught.value)
     assert "3 DAG file(s)" in message
+    # The message opens with path:line of each failing file, the line being where the file's code broke.
+    culprits = {"old_schedule.py": "schedule_interval=", "old_pod_module.py": "kubernetes_pod import",
+                "old_volumes.py": "volumes=["}
+    heads = message.splitlines()[:3]
+    for name, text in culprits.items():
+        source = (dags / name).read_text().splitlines()
+        line = next(n for n, code in enumerate(source, start=1) if text in code)
+        assert any(head.startswith(f"{dags / name}:{line}: ") for head in heads), (name, line, heads)
+    assert set(caught.value.errors) == {str(dags / name) for name in culprits}
     assert "Hint: Airflow 3 removed DAG(schedule_interval=...)" in message
     assert "Hint: airflow.providers.cncf.kubernetes.operators.kubernetes_pod is gone in Airflow 3" in message
     assert "Hint: the docker provider removed DockerOperator(volumes=...)" in message

@@ -1,20 +1,26 @@
 """A cluster the harness did not create, pulling task images from a registry (``--kubeconfig``,
-``--kube-context``, ``--image-registry``): the bundled MovieLens Kubernetes DAG runs there.
+``--kube-context``, ``--image-registry``): the bundled MovieLens Kubernetes DAG runs there, and
+so does a DAG reading inputs the test staged in ``env.data_dir``, as it does on kind.
 
 Stands in for a team's CI cluster: a kind cluster this test makes with kind itself (the harness
 has no record of it) whose containerd pulls ``localhost:<port>/...`` from a registry container of
 the test's own, as kind's local-registry guide sets it up. The inner session must push the task
-images there, run the unmodified DAG in a namespace of its own, copy the outputs back, remove its
-namespace, and leave the cluster and everything else in it as it was. A session killed with -9
-leaves its namespace, which ``cleanup`` then removes, and nothing else.
+images there, run the unmodified DAGs in namespaces of its own, copy a test's inputs in before
+each run and the outputs back after it (the same staging check also runs on the harness's own
+kind cluster, where data_dir is the volume), name the cluster it used in
+``RunResult.redirected``, remove its namespaces, and leave the cluster and everything else in it
+as it was. A session killed with -9 leaves its namespace, which ``cleanup`` then removes, and
+nothing else.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -25,6 +31,8 @@ from kubernetes.client.rest import ApiException
 
 from airflow_e2e_harness.containers import SESSION_LABEL
 from airflow_e2e_harness.environment import KindEnvironment
+from airflow_e2e_harness.session import E2ESession
+from tests.e2e.claim_inputs.check import check_staged_inputs, words_environment
 from tests.e2e.expected import (
     MOVIELENS,
     MOVIELENS_CONN,
@@ -38,9 +46,18 @@ from tests.e2e.inner_session import start_inner, stop_inner, wait_for_session, w
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kind]
 
+REPO = Path(__file__).resolve().parents[2]
+KUBERNETES_DEFAULT = "kubernetes_conn_id='kubernetes_default'"  # what the DAGs say: no cluster named
+
 INNER = textwrap.dedent(
     """
+    import json
+    import sys
+
     import pytest
+
+    sys.path.insert(0, {repo!r})  # the staging check is the one the outer kind test runs
+    from tests.e2e.claim_inputs.check import check_staged_inputs, words_environment
 
     MOVIELENS = {movielens!r}
 
@@ -62,8 +79,20 @@ INNER = textwrap.dedent(
         print("NAMESPACE", k8s.namespace, flush=True)
         print("RANKING", k8s.data_dir / "rankings" / "{ds}.csv", flush=True)
         print("CLUSTER", airflow_e2e.cluster.name, flush=True)
+
+
+    @pytest.fixture(scope="session")
+    def words(airflow_e2e):
+        with words_environment(airflow_e2e) as env:
+            yield env
+
+
+    def test_staged_inputs_on_the_existing_cluster(words):
+        results = check_staged_inputs(words)
+        print("WORDS_NAMESPACE", words.namespace, flush=True)
+        print("REDIRECTED", json.dumps(results[0].redirected), flush=True)
     """
-).format(movielens=str(MOVIELENS), seed=SEED, conn=MOVIELENS_CONN, ds=PROBE_DS)
+).format(repo=str(REPO), movielens=str(MOVIELENS), seed=SEED, conn=MOVIELENS_CONN, ds=PROBE_DS)
 
 # The same environment, killed with -9 once its namespace exists: only the sweep can remove it.
 KILLED = INNER.split("def test_on_the_existing_cluster")[0] + textwrap.dedent(
@@ -98,6 +127,19 @@ def _ready(core: k8s.CoreV1Api) -> bool:
 
 def _namespaces(core: k8s.CoreV1Api) -> set[str]:
     return {n.metadata.name for n in core.list_namespace().items}
+
+
+@pytest.fixture(scope="module")
+def words_k8s(airflow_e2e: E2ESession) -> Iterator[KindEnvironment]:
+    with words_environment(airflow_e2e) as env:
+        yield env
+
+
+def test_staged_inputs_reach_the_pods_on_kind(words_k8s: KindEnvironment, airflow_e2e: E2ESession) -> None:
+    """The inner session's check, unchanged, on the harness's own cluster: data_dir is the volume."""
+    results = check_staged_inputs(words_k8s)
+    kind_cluster = f"kind cluster {airflow_e2e.cluster.name}"
+    assert results[0].redirected == {"count_words": f"{KUBERNETES_DEFAULT} -> {kind_cluster}"}
 
 
 def test_an_existing_cluster_runs_the_dag_through_a_registry(
@@ -146,7 +188,8 @@ def test_an_existing_cluster_runs_the_dag_through_a_registry(
         out, _ = proc.communicate(timeout=900)
         assert proc.returncode == 0, out
         said = dict(line.split(" ", 1) for line in out.splitlines()
-                    if line.split(" ", 1)[0] in {"NAMESPACE", "RANKING", "CLUSTER"})
+                    if line.split(" ", 1)[0] in {"NAMESPACE", "RANKING", "CLUSTER", "WORDS_NAMESPACE",
+                                                 "REDIRECTED"})
 
         # The DAG ran as written, in a namespace of the session's own, from the pushed images.
         namespace = said["NAMESPACE"]
@@ -156,8 +199,17 @@ def test_an_existing_cluster_runs_the_dag_through_a_registry(
         expected = ranking(day_ratings(date.fromisoformat(PROBE_DS)))
         assert read_ranking_csv(Path(said["RANKING"])) == expected
 
+        # The staged inputs went into the claim before each run (the check itself ran inside), and
+        # the tasks are said to have gone to this cluster, not to a kind cluster of the harness's.
+        words = said["WORDS_NAMESPACE"]
+        assert words.startswith("words-") and words not in before, said
+        assert f"stage claim {words}/words: done" in out
+        existing = f"existing cluster (context kind-{cluster}, {kubeconfig})"
+        assert json.loads(said["REDIRECTED"]) == {"count_words": f"{KUBERNETES_DEFAULT} -> {existing}"}
+
         # Left as it was: the cluster, the user's namespace and object, the user's kubeconfig.
-        wait_until(lambda: namespace not in _namespaces(core), f"namespace {namespace} to be removed")
+        for made in (namespace, words):
+            wait_until(lambda made=made: made not in _namespaces(core), f"namespace {made} to be removed")
         assert _namespaces(core) == before
         assert core.read_namespaced_config_map("keep-me", "users-own").data == {"owner": "the user"}
         assert kubeconfig.read_text() == kubeconfig_text
