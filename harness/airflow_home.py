@@ -22,6 +22,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.internals.touches import INIT_DB
 from airflow_e2e_harness.lifecycle import Lifecycle
 
 
@@ -114,9 +115,7 @@ class AirflowHome(Lifecycle):
         """Create the metadata DB (``dag.test()`` needs one), from the cache when possible."""
         if self._migrated:
             return
-        from airflow.utils import db  # imported late: configuration is read at import
-
-        db.initdb()
+        INIT_DB.load()()  # imported late: configuration is read at import
         template = self._db_template()
         template.parent.mkdir(parents=True, exist_ok=True)
         tmp = template.with_suffix(".tmp")

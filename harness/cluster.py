@@ -26,7 +26,9 @@ from pytest_kind import KindCluster
 
 from airflow_e2e_harness.cluster_state import KIND_CLUSTER_LABEL, ClusterState
 from airflow_e2e_harness.config import environ
-from airflow_e2e_harness.image_registry import LocalRegistry, RegistryError, repository_path
+from airflow_e2e_harness.image_names import ImageName
+from airflow_e2e_harness.image_registry import LocalRegistry, RegistryError
+from airflow_e2e_harness.internals.touches import KIND_CLUSTER_INIT
 from airflow_e2e_harness.kube_api import KubeconfigApi
 from airflow_e2e_harness.leases import file_lock
 from airflow_e2e_harness.lifecycle import Lifecycle
@@ -65,7 +67,8 @@ class _KindCluster(KindCluster):
         self, name: str, kubeconfig: Path, image: str | None, kind_path: Path,
         kubectl_path: Path | None, workdir: Path,
     ) -> None:
-        # Same attributes as KindCluster.__init__, minus ./.pytest-kind/<name>.
+        # Same attributes as KindCluster.__init__, minus ./.pytest-kind/<name> (checked: see the entry).
+        KIND_CLUSTER_INIT.require()
         self.name = name
         self.image = image
         self.path = workdir
@@ -457,7 +460,7 @@ class Cluster(KubeconfigApi, Lifecycle):
 
     def _load(self, tag: str, nodes: list[docker.models.containers.Container]) -> None:
         with self.timer.phase(f"load {tag}") as phase:
-            ref = repository_path(tag)
+            ref = ImageName.parse(tag).hub_path()
             registry = self.registry if ref is not None else None
             if registry is not None and ref is not None:
                 try:

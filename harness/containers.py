@@ -117,17 +117,15 @@ class ServiceContainer(Lifecycle):
         except docker.errors.NotFound:
             pass
         kwargs: dict[str, Any] = {}
-        if self.network:
+        if self.network:  # joined at create, with the names tasks reach it by
             kwargs["network"] = self.network
+            kwargs["networking_config"] = {
+                self.network: self.client.api.create_endpoint_config(aliases=self.aliases or None)}
         with self.timer.phase(f"service {self.name}") as phase:
             self.container = self.client.containers.create(
                 self.image, self.command, name=self.name, detach=True,
                 environment=self.environment, labels={SESSION_LABEL: self.session}, **kwargs,
             )
-            if self.network and self.aliases:
-                net = self.client.networks.get(self.network)
-                net.disconnect(self.container)
-                net.connect(self.container, aliases=self.aliases)
             self._start_container()
             self.wait_ready()
             phase.note = f"ready as {', '.join(self.aliases) or self.name}"

@@ -32,8 +32,9 @@ from typing import Any
 import docker
 import docker.errors
 
+from airflow_e2e_harness.image_names import ImageName
 from airflow_e2e_harness.policies import PolicyPlugin, chain_pre_execute, hookimpl
-from airflow_e2e_harness.registry import registry_host, resolves
+from airflow_e2e_harness.registry import resolves
 
 FAMILY_MODULE = "airflow.providers.docker"
 
@@ -103,7 +104,7 @@ def check_image(task: Any, client: docker.APIClient, url: str) -> None:
         return
     except docker.errors.ImageNotFound:
         pass
-    if resolves(registry_host(image)):
+    if resolves(ImageName.parse(image).host):
         return  # a registry answers: the operator pulls it, as it would in production
     raise ImageNotBuilt(
         f"task {task.task_id!r} of DAG {task.dag_id!r} runs image {image!r}, which is not on the Docker "

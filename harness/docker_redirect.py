@@ -41,8 +41,9 @@ from typing import Any
 
 from docker.tls import TLSConfig
 
+from airflow_e2e_harness.image_names import full_name
+from airflow_e2e_harness.internals.touches import DOCKER_CACHED_HOOK, DOCKER_ON_KILL
 from airflow_e2e_harness.policies import PolicyPlugin, chain_pre_execute, hookimpl
-from airflow_e2e_harness.registry import canonical_image
 
 FAMILY_MODULE = "airflow.providers.docker"
 SWARM_CLASS = "DockerSwarmOperator"
@@ -89,7 +90,7 @@ class DockerTarget:
     swarm_manager: Callable[[], bool] | None = None
 
     def is_built(self, image: str) -> bool:
-        return canonical_image(image) in self.built
+        return full_name(image) in self.built
 
 
 class DockerRedirect(PolicyPlugin):
@@ -179,6 +180,7 @@ def point_at(task: Any, target: DockerTarget) -> list[str]:
     if built and getattr(task, "force_pull", False):
         changes.append("force_pull=True (kept the image built here)")
         task.force_pull = False
+    DOCKER_CACHED_HOOK.require()  # a cached_property value, kept in vars(task)
     for klass in type(task).__mro__:  # the hook (and its API client) made from the old settings
         if klass.__module__.startswith(FAMILY_MODULE):
             for name, value in vars(klass).items():
@@ -192,6 +194,7 @@ def shorten_stop(task: Any, grace: float) -> None:
     seconds, then runs the operator's own ``on_kill``."""
     if "on_kill" in vars(task):
         return
+    DOCKER_ON_KILL.require()  # it stops task.container through task.cli, as this one does first
     own = task.on_kill
 
     def on_kill() -> None:
@@ -223,4 +226,4 @@ def _set_tls(task: Any, tls: TLSConfig | None) -> list[str]:
 
 def built_names(images: Iterable[str]) -> frozenset[str]:
     """Canonical names of ``images`` (``etl:1.0`` -> ``docker.io/library/etl:1.0``)."""
-    return frozenset(canonical_image(image) for image in images)
+    return frozenset(full_name(image) for image in images)

@@ -19,10 +19,10 @@ import docker
 import yaml
 from kubernetes import client as k8s
 
-from airflow_e2e_harness.image_registry import RegistryError, push_image, repository_path
+from airflow_e2e_harness.image_names import ImageName, full_name
+from airflow_e2e_harness.image_registry import RegistryError, push_image
 from airflow_e2e_harness.kube_api import KubeconfigApi
 from airflow_e2e_harness.lifecycle import Lifecycle
-from airflow_e2e_harness.registry import containerd_reference
 from airflow_e2e_harness.timing import Timer, default_timer
 
 REACH_TIMEOUT = 10.0  # seconds for the API server to answer before the session gives up on it
@@ -71,7 +71,7 @@ def minified_kubeconfig(source: Path, context: str | None, dest: Path) -> tuple[
 
 def registry_reference(registry: str, tag: str) -> str:
     """``tag`` as the cluster pulls it from ``registry`` (``host[:port][/prefix]``)."""
-    ref = repository_path(tag)
+    ref = ImageName.parse(tag).hub_path()
     if ref is None:
         raise RegistryError(f"{tag!r} names a registry of its own; it cannot be pushed to {registry}")
     path, version = ref
@@ -128,17 +128,17 @@ class ExistingCluster(KubeconfigApi, Lifecycle):
 
     def image_ref(self, tag: str) -> str:
         """What a pod names to run ``tag`` here (its pushed reference once pushed)."""
-        return self.image_refs.get(containerd_reference(tag), tag)
+        return self.image_refs.get(full_name(tag), tag)
 
     def load_images(self, tags: list[str]) -> list[str]:
         """Push each image to the registry (layers it has are not sent again); returns the tags."""
         for tag in tags:
             ref = registry_reference(self.registry, tag)
-            repository, _, version = ref.rpartition(":")
+            pushed = ImageName.parse(ref)
             with self.timer.phase(f"push {tag}") as phase:
-                push_image(self.docker, tag, repository, version)
+                push_image(self.docker, tag, pushed.repository, str(pushed.tag))
                 phase.note = f"to {ref}"
-            self.image_refs[containerd_reference(tag)] = ref
+            self.image_refs[full_name(tag)] = ref
         return list(tags)
 
     def export_logs(self, dest: Path) -> None:

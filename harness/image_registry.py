@@ -22,6 +22,7 @@ import docker.errors
 import requests
 
 from airflow_e2e_harness.containers import SESSION_LABEL
+from airflow_e2e_harness.image_names import ImageName
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.timing import Timer, default_timer
 
@@ -48,21 +49,6 @@ def push_image(client: docker.DockerClient, tag: str, repository: str, version: 
     finally:
         if not named_before:
             client.images.remove(ref, noprune=True)  # the extra name only
-
-
-def repository_path(tag: str) -> tuple[str, str] | None:
-    """``(path, tag)`` as Docker Hub names it (``x:1`` -> ``library/x``), or None when the
-    reference names a registry of its own (``ghcr.io/...``, ``host:5000/...``) or a digest."""
-    if "@" in tag:
-        return None
-    name, _, version = tag.rpartition(":")
-    if not name or "/" in version:
-        name, version = tag, "latest"
-    name = name.removeprefix("docker.io/")
-    first = name.split("/", 1)[0]
-    if "/" in name and ("." in first or ":" in first or first == "localhost"):
-        return None
-    return (name if "/" in name else f"library/{name}"), version
 
 
 class LocalRegistry(Lifecycle):
@@ -92,8 +78,8 @@ class LocalRegistry(Lifecycle):
         with self.timer.phase("image registry start") as phase:
             self.storage.mkdir(parents=True, exist_ok=True)
             if not self.client.images.list(name=self.image):
-                repo, _, tag = self.image.rpartition(":")
-                self.client.images.pull(repo, tag=tag)
+                name = ImageName.parse(self.image)
+                self.client.images.pull(name.repository, tag=name.tag)
             self._container = self.client.containers.run(
                 self.image, name=self.name, detach=True, network=KIND_NETWORK,
                 labels={SESSION_LABEL: self.session},

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from airflow_e2e_harness.image_names import full_name
 from airflow_e2e_harness.policies import PolicyPlugin, hookimpl
-from airflow_e2e_harness.registry import canonical_image, containerd_reference
 
 PINNED = "IfNotPresent"
 
@@ -45,7 +45,7 @@ class ImageRewrite(PolicyPlugin):
     def target(self, refs: Mapping[str, str], loaded: Iterable[str] = ()) -> Iterator[None]:
         """``refs``: pushed references by DAG image name; ``loaded``: images the nodes hold as built."""
         saved = self.refs, self.loaded
-        self.refs, self.loaded = dict(refs), frozenset(canonical_image(i) for i in loaded)
+        self.refs, self.loaded = dict(refs), frozenset(full_name(i) for i in loaded)
         try:
             yield
         finally:
@@ -58,12 +58,12 @@ class ImageRewrite(PolicyPlugin):
             return
         for container in [*(spec.containers or []), *(spec.init_containers or [])]:
             policy = container.image_pull_policy
-            if canonical_image(container.image or "") in self.loaded and policy != "Never":
+            if full_name(container.image or "") in self.loaded and policy != "Never":
                 if policy != PINNED:
                     self.pinned.append((container.image, container.image_pull_policy))
                     container.image_pull_policy = PINNED
                 continue
-            ref = self.refs.get(containerd_reference(container.image or ""))
+            ref = self.refs.get(full_name(container.image or ""))
             if ref is None:
                 continue
             self.rewritten.append((container.image, ref))
@@ -80,7 +80,7 @@ def rewrite_manifest_images(documents: list[dict[str, Any]], refs: Mapping[str, 
         where = f"{doc.get('kind')}/{(doc.get('metadata') or {}).get('name')}"
         for pod_spec in _pod_specs(doc):
             for container in [*(pod_spec.get("containers") or []), *(pod_spec.get("initContainers") or [])]:
-                ref = refs.get(containerd_reference(str(container.get("image", ""))))
+                ref = refs.get(full_name(str(container.get("image", ""))))
                 if ref is None:
                     continue
                 done.append(f"{where}: {container['image']} -> {ref}")
@@ -93,14 +93,14 @@ def rewrite_manifest_images(documents: list[dict[str, Any]], refs: Mapping[str, 
 def pin_manifest_images(documents: list[dict[str, Any]], loaded: Iterable[str]) -> list[str]:
     """Containers of the manifests' workloads whose image the nodes hold as built run that image:
     ``IfNotPresent`` where the pull policy was missing or ``Always``; returns what changed."""
-    names = frozenset(canonical_image(i) for i in loaded)
+    names = frozenset(full_name(i) for i in loaded)
     done = []
     for doc in documents:
         where = f"{doc.get('kind')}/{(doc.get('metadata') or {}).get('name')}"
         for pod_spec in _pod_specs(doc):
             for container in [*(pod_spec.get("containers") or []), *(pod_spec.get("initContainers") or [])]:
                 image, policy = str(container.get("image", "")), container.get("imagePullPolicy")
-                if canonical_image(image) in names and policy not in (PINNED, "Never"):
+                if full_name(image) in names and policy not in (PINNED, "Never"):
                     container["imagePullPolicy"] = PINNED
                     done.append(f"{where}: {image} pull policy {policy or 'default'} -> {PINNED}")
     return done

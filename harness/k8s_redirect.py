@@ -47,6 +47,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from airflow_e2e_harness.internals import Patch
+from airflow_e2e_harness.internals.touches import (
+    ASYNC_KUBE_CONFIG_LOCATION,
+    KPO_CACHED_HOOK,
+    KUBE_CONFIG_LOCATION,
+)
 from airflow_e2e_harness.policies import PolicyPlugin, chain_pre_execute, hookimpl, is_mapped
 
 FAMILY_MODULE = "airflow.providers.cncf.kubernetes"
@@ -177,6 +183,7 @@ def point_at(task: Any, kubeconfig: str) -> None:
         task.cluster_context = None  # the connection has none: the kubeconfig's current context
     if hasattr(task, "in_cluster"):
         task.in_cluster = False  # False, not None: None would let the connection's extra decide
+    KPO_CACHED_HOOK.require()  # its hook and clients are cached_property values, kept in vars(task)
     for klass in cls.__mro__:  # a hook or client built while the DAG was parsed
         if klass.__module__.startswith(FAMILY_MODULE):
             for name, value in vars(klass).items():
@@ -213,21 +220,7 @@ def _refuse(task: Any) -> Callable[[Any], None]:
 
 @contextmanager
 def _default_kubeconfig(path: str) -> Iterator[None]:
-    """Point the kubernetes clients' import-time default kubeconfig location at ``path``."""
-    import kubernetes.config.kube_config as sync_config
-
-    modules: list[Any] = [sync_config]
-    try:
-        import kubernetes_asyncio.config.kube_config as async_config
-
-        modules.append(async_config)
-    except ImportError:  # only the cncf provider's async hook needs it
-        pass
-    saved = [m.KUBE_CONFIG_DEFAULT_LOCATION for m in modules]
-    for module in modules:
-        module.KUBE_CONFIG_DEFAULT_LOCATION = path
-    try:
+    """Point the kubernetes clients' import-time default kubeconfig location at ``path`` (the async
+    client's only where it is installed: only the cncf provider's async hook needs it)."""
+    with Patch(KUBE_CONFIG_LOCATION, path), Patch(ASYNC_KUBE_CONFIG_LOCATION, path):
         yield
-    finally:
-        for module, value in zip(modules, saved, strict=True):
-            module.KUBE_CONFIG_DEFAULT_LOCATION = value

@@ -24,6 +24,16 @@ import threading
 import time
 from typing import Any
 
+from airflow_e2e_harness.internals import Patch
+from airflow_e2e_harness.internals.touches import (
+    AWAIT_POD_COMPLETION,
+    CONTAINER_IS_COMPLETED,
+    CONTAINER_IS_RUNNING,
+    FETCH_CONTAINER_LOGS,
+    POD_EARLY_TERMINATION,
+    POD_PHASE,
+    SIDECAR_CONTAINER_NAME,
+)
 from airflow_e2e_harness.k8s_redirect import is_kubernetes_task, operator_class
 from airflow_e2e_harness.policies import PolicyPlugin, hookimpl, is_mapped
 
@@ -37,7 +47,9 @@ SHORT_INTERVALS: dict[str, float] = {
 COMPLETION_POLL = 0.1
 COMPLETION_LIMIT = 3600.0
 LOG_RESUME_WAIT = 1.0  # the provider's own sleep before it follows a container's logs again
-PATCHED = ("await_pod_completion", "fetch_container_logs", "container_is_running")  # PodManager's
+PATCHES = (AWAIT_POD_COMPLETION, FETCH_CONTAINER_LOGS, CONTAINER_IS_RUNNING)  # PodManager's
+PATCHED = tuple(entry.attribute for entry in PATCHES)
+HELPERS = (POD_PHASE, POD_EARLY_TERMINATION, CONTAINER_IS_COMPLETED, SIDECAR_CONTAINER_NAME)
 
 
 def defaults_of(cls: type) -> dict[str, Any]:
@@ -77,11 +89,9 @@ def settle_then_await(pod_manager: Any, provider_await: Any) -> Any:
     provider's own loop would stop (a final phase; the base container done when a sidecar or
     istio keeps the pod up; an early failure), then hands over to the provider's own, which
     returns on its first read with all its own checks."""
-    from airflow.providers.cncf.kubernetes.utils.container import container_is_completed
-    from airflow.providers.cncf.kubernetes.utils.pod_manager import (
-        PodPhase,
-        detect_pod_terminate_early_issues,
-    )
+    terminal_states = POD_PHASE.load()
+    detect_pod_terminate_early_issues = POD_EARLY_TERMINATION.load()
+    container_is_completed = CONTAINER_IS_COMPLETED.load()
 
     def await_pod_completion(
         pod: Any, istio_enabled: bool = False, container_name: str = "base", do_xcom_push: bool = False,
@@ -89,7 +99,7 @@ def settle_then_await(pod_manager: Any, provider_await: Any) -> Any:
         deadline = time.monotonic() + COMPLETION_LIMIT
         while time.monotonic() < deadline:
             remote = pod_manager.read_pod(pod)
-            if remote.status is None or remote.status.phase in PodPhase.terminal_states:
+            if remote.status is None or remote.status.phase in terminal_states:
                 break
             if (istio_enabled or do_xcom_push) and container_is_completed(remote, container_name):
                 break
@@ -117,11 +127,9 @@ class LogFollowSettle:
     """
 
     def __init__(self, provider_fetch: Any, provider_is_running: Any) -> None:
-        from airflow.providers.cncf.kubernetes.utils.xcom_sidecar import PodDefaults
-
         self.provider_fetch = provider_fetch
         self.provider_is_running = provider_is_running
-        self.sidecar = PodDefaults.SIDECAR_CONTAINER_NAME
+        self.sidecar = SIDECAR_CONTAINER_NAME.load()
         self._following = threading.local()
 
     def fetch_container_logs(self, manager: Any, pod: Any, container_name: str, *args: Any,
@@ -153,16 +161,15 @@ class KubernetesWaits(PolicyPlugin):
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self._originals: dict[str, Any] = {}
+        self._patches = {entry.attribute: Patch(entry) for entry in PATCHES}
 
     def install(self) -> None:
         if not self.enabled or self.installed:
             return
-        from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
-
+        for helper in HELPERS:  # what the replacements call: checked before anything is patched
+            helper.load()
+        own = {name: patch.original for name, patch in self._patches.items()}
         super().install()
-        own = {name: PodManager.__dict__[name] for name in PATCHED}
-        self._originals = own
         follow = LogFollowSettle(own["fetch_container_logs"], own["container_is_running"])
 
         def await_pod_completion(manager: Any, pod: Any, *args: Any, **kwargs: Any) -> Any:
@@ -176,17 +183,14 @@ class KubernetesWaits(PolicyPlugin):
             return follow.container_is_running(manager, *args, **kwargs)
 
         # Plain functions, so that each binds to the PodManager it is called on.
-        PodManager.await_pod_completion = await_pod_completion  # type: ignore[method-assign]
-        PodManager.fetch_container_logs = fetch_container_logs  # type: ignore[method-assign]
-        PodManager.container_is_running = container_is_running  # type: ignore[method-assign]
+        self._patches["await_pod_completion"].install(await_pod_completion)
+        self._patches["fetch_container_logs"].install(fetch_container_logs)
+        self._patches["container_is_running"].install(container_is_running)
 
     def uninstall(self) -> None:
         if self.installed:
-            from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
-
-            for name, method in self._originals.items():
-                setattr(PodManager, name, method)
-            self._originals = {}
+            for patch in self._patches.values():
+                patch.uninstall()
         super().uninstall()
 
     def describe(self) -> str:

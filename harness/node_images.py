@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_e2e_harness.registry import containerd_reference
+from airflow_e2e_harness.image_names import full_name
 
 # Runs a command in the node: (exit code, output).
 NodeExec = Callable[[list[str]], tuple[int, bytes]]
@@ -48,7 +48,7 @@ def node_images(run: NodeExec, tags: Sequence[str]) -> dict[str, NodeImage]:
         fields = line.split()  # REF TYPE DIGEST SIZE PLATFORMS LABELS
         if len(fields) >= 3:
             targets[fields[0]] = fields[2]
-    held = {tag: targets[ref] for tag in tags if (ref := containerd_reference(tag)) in targets}
+    held = {tag: targets[ref] for tag in tags if (ref := full_name(tag)) in targets}
     configs: dict[str, str] = {}
     pending = dict(held)
     for _ in range(3):  # an index points at a manifest, which points at the config

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from kubernetes import client as k8s
 
+from airflow_e2e_harness.image_names import full_name
 from airflow_e2e_harness.lifecycle import Lifecycle
-from airflow_e2e_harness.registry import canonical_image
 
 IMAGE_ERRORS = {"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName"}
 START_ERRORS = {"CreateContainerConfigError", "CreateContainerError", "CrashLoopBackOff", "RunContainerError"}
@@ -76,7 +76,7 @@ class PodStartWatchdog(Lifecycle):
     ) -> None:
         self.core = k8s.CoreV1Api(api_client)
         self.namespaces = namespaces
-        self.built = frozenset(canonical_image(image) for image in built)
+        self.built = frozenset(full_name(image) for image in built)
         self.interval = interval
         self.findings: list[PodFailure] = []
         self._unschedulable_since: dict[str, float] = {}
@@ -125,7 +125,7 @@ class PodStartWatchdog(Lifecycle):
             if waiting is not None and waiting.reason in IMAGE_ERRORS | START_ERRORS:
                 return PodFailure(namespace, pod.metadata.name, status.name, status.image,
                                   waiting.reason, waiting.message or "",
-                                  canonical_image(status.image or "") in self.built)
+                                  full_name(status.image or "") in self.built)
         return None
 
     def _unschedulable(self, namespace: str, pod: k8s.V1Pod) -> PodFailure | None:

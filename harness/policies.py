@@ -14,7 +14,11 @@ from typing import Any, ClassVar
 
 import pluggy
 
-from airflow_e2e_harness.internals.touches import MAPPED_PARTIAL_KWARGS, POLICY_PLUGIN_MANAGER, PRE_EXECUTE_HOOK
+from airflow_e2e_harness.internals.touches import (
+    MAPPED_PARTIAL_KWARGS,
+    POLICY_PLUGIN_MANAGER,
+    PRE_EXECUTE_HOOK,
+)
 
 hookimpl = pluggy.HookimplMarker("airflow.policy")  # Airflow's policy project name
 

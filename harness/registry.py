@@ -12,9 +12,8 @@ import socket
 
 import docker
 import docker.errors
-from docker.utils import parse_repository_tag
 
-REGISTRY_HOSTS = {"docker.io": "registry-1.docker.io", "registry.k8s.io": "registry.k8s.io"}
+from airflow_e2e_harness.image_names import ImageName
 
 
 def resolves(host: str) -> bool:
@@ -23,32 +22,6 @@ def resolves(host: str) -> bool:
         return True
     except OSError:
         return False
-
-
-def registry_host(image: str) -> str:
-    first = image.split("/", 1)[0]
-    if "/" in image and ("." in first or ":" in first):
-        return REGISTRY_HOSTS.get(first, first)
-    return REGISTRY_HOSTS["docker.io"]
-
-
-def containerd_reference(tag: str) -> str:
-    """containerd's full name for a Docker reference (docker.io/library/...)."""
-    first = tag.split("/", 1)[0]
-    if "/" not in tag:
-        return f"docker.io/library/{tag}"
-    if "." not in first and ":" not in first and first != "localhost":
-        return f"docker.io/{tag}"
-    return tag
-
-
-def canonical_image(ref: str) -> str:
-    """One spelling per image: registry, repository and tag in full (``etl`` and
-    ``docker.io/library/etl:latest`` are the same image); a digest reference stays as it is."""
-    repository, tag = parse_repository_tag(ref.strip())
-    if tag and tag.startswith("sha256:"):
-        return f"{containerd_reference(repository)}@{tag}"
-    return f"{containerd_reference(repository)}:{tag or 'latest'}"
 
 
 def image_exists(client: docker.DockerClient, tag: str) -> bool:
@@ -63,7 +36,7 @@ def have_or_pull(client: docker.DockerClient, image: str) -> bool:
     """True when ``image`` is local, or its registry resolves and the pull works."""
     if image_exists(client, image):
         return True
-    if not resolves(registry_host(image)):
+    if not resolves(ImageName.parse(image).host):
         return False
     try:
         client.images.pull(image)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow_e2e_harness.capture import task_key
+from airflow_e2e_harness.internals.touches import RENDERED_FIELDS
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -19,14 +20,14 @@ if TYPE_CHECKING:
 
 def read_rendered_fields(dag_run: Any, session: Session | None = None) -> dict[str, dict[str, Any]]:
     """``{task_key: {field: rendered value}}`` for the task instances of ``dag_run`` that started."""
-    from airflow.models.renderedtifields import RenderedTaskInstanceFields as Rendered
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
     if session is None:
         with create_session() as own:
             return read_rendered_fields(dag_run, own)
-    rows = select(Rendered.task_id, Rendered.map_index, Rendered.rendered_fields).filter_by(
+    rendered = RENDERED_FIELDS.load()
+    rows = select(rendered.task_id, rendered.map_index, rendered.rendered_fields).filter_by(
         dag_id=dag_run.dag_id, run_id=dag_run.run_id,
     )
     found = session.execute(rows)

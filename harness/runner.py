@@ -19,6 +19,7 @@ from airflow_e2e_harness.airflow3_hints import hints_for
 from airflow_e2e_harness.airflow_home import AirflowHome
 from airflow_e2e_harness.airflow_prestart import ExecutionApiPrestart, keep_one_execution_api
 from airflow_e2e_harness.capture import split_by_task, task_key, tee_output
+from airflow_e2e_harness.internals.touches import DAG_BAG
 from airflow_e2e_harness.interrupts import InterruptGuard
 from airflow_e2e_harness.rendered_fields import read_rendered_fields
 from airflow_e2e_harness.schedule_drift import INTERVAL, RUN_TYPE, schedule_drift
@@ -240,12 +241,7 @@ class DagRunner:
         folder = Path(dags_folder).resolve()
         self.home.add_dag_folder(folder)
         self.home.migrate()
-        try:
-            from airflow.dag_processing.dagbag import DagBag  # Airflow 3.2+
-        except ImportError:
-            from airflow.models.dagbag import DagBag  # Airflow 3.1
-
-        bag = DagBag(dag_folder=str(folder))
+        bag = DAG_BAG.load()(dag_folder=str(folder))  # moved in Airflow 3.2
         if bag.import_errors:
             errors = dict(bag.import_errors)
             heads = [where_it_failed(path, err) for path, err in errors.items()]

@@ -17,7 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from unittest import mock
+
+from airflow_e2e_harness.internals import Patch
+from airflow_e2e_harness.internals.touches import COERCE_TO_CORE_TIMETABLE, DAG_RUN, GET_OR_CREATE_DAGRUN
 
 MAX_STEPS = 200_000  # timetable steps from the DAG's start: ~23 years of an hourly schedule
 # Windows looked back through, shortest first, for the scheduled run before an off-schedule date.
@@ -61,11 +63,9 @@ def interval_text(interval: tuple[datetime, datetime] | None) -> str:
 
 def core_timetable(dag: Any) -> Any:
     """The timetable the scheduler uses for ``dag`` (Airflow 3.2+ splits SDK and core timetables)."""
-    try:
-        from airflow.serialization.encoders import coerce_to_core_timetable  # what dag.test() uses
-    except ImportError:  # Airflow 3.1: the DAG holds the core timetable itself
+    if not COERCE_TO_CORE_TIMETABLE.applies:  # Airflow 3.1: the DAG holds the core timetable itself
         return dag.timetable
-    return coerce_to_core_timetable(dag.timetable)
+    return COERCE_TO_CORE_TIMETABLE.load()(dag.timetable)  # what dag.test() uses
 
 
 def iter_scheduled(dag: Any, near: datetime | None = None, max_steps: int = MAX_STEPS) -> Iterator[RunPlan]:
@@ -190,17 +190,18 @@ def as_scheduled(plan: RunPlan) -> Iterator[None]:
     arguments the scheduler passes to ``create_dagrun``, and, like it, first
     deletes an earlier run of the same logical date.
     """
-    from airflow.models import dagrun as dagrun_module
     from airflow.utils.state import DagRunState
     from airflow.utils.types import DagRunTriggeredByType, DagRunType
     from sqlalchemy import select
+
+    dag_run_model = DAG_RUN.load()
 
     def create_scheduled_run(*, dag: Any, session: Any, logical_date: datetime, start_date: datetime,
                              **manual: Any) -> Any:
         if logical_date != plan.logical_date:
             raise RuntimeError(f"dag.test() ran for {logical_date}, the plan is for {plan.logical_date}")
-        earlier = session.scalar(select(dagrun_module.DagRun).where(
-            dagrun_module.DagRun.dag_id == dag.dag_id, dagrun_module.DagRun.logical_date == logical_date,
+        earlier = session.scalar(select(dag_run_model).where(
+            dag_run_model.dag_id == dag.dag_id, dag_run_model.logical_date == logical_date,
         ))
         if earlier is not None:
             session.delete(earlier)
@@ -213,7 +214,7 @@ def as_scheduled(plan: RunPlan) -> Iterator[None]:
             start_date=start_date, session=session, **extra,
         )
 
-    with mock.patch.object(dagrun_module, "get_or_create_dagrun", create_scheduled_run):
+    with Patch(GET_OR_CREATE_DAGRUN, create_scheduled_run):
         yield
 
 

@@ -246,7 +246,7 @@ class E2ESession(Lifecycle):
         finally:
             for policy in reversed(self.policies):
                 policy.uninstall()
-            uninstall_all()  # what is still patched (3.1/3.2: the execution API cache) goes back to its own
+            uninstall_all()  # patches still in place (3.1/3.2: the execution API cache) are undone
             self.home.stop()
             if self.keep.resources:
                 unmark_scratch(self.scratch)  # kept for the user: no sweep may take it

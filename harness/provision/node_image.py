@@ -25,6 +25,7 @@ import docker
 import docker.errors
 
 from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.image_names import full_name
 from airflow_e2e_harness.provision.gobuild import KUBERNETES_VERSION, binaries
 from airflow_e2e_harness.provision.k8s_images import (
     LABEL,
@@ -36,7 +37,7 @@ from airflow_e2e_harness.provision.k8s_images import (
 )
 from airflow_e2e_harness.provision.rootfs import debootstrap, import_rootfs
 from airflow_e2e_harness.provision.steps import ProvisionError, UnstampedStep
-from airflow_e2e_harness.registry import containerd_reference, image_exists
+from airflow_e2e_harness.registry import image_exists
 from airflow_e2e_harness.timing import Timer
 
 NODE_DIR = Path(__file__).parent / "node"
@@ -242,7 +243,7 @@ class NodePreload(UnstampedStep):
                 "--all-platforms", "--digests", f"/preload/{name}",
             ])
         listed = self._exec(container, ["ctr", "--namespace=k8s.io", "images", "ls", "-q"])
-        missing = [tag for tag, _ in names if containerd_reference(tag) not in listed.split()]
+        missing = [tag for tag, _ in names if full_name(tag) not in listed.split()]
         if missing:
             raise ProvisionError(f"node preload: not in containerd after import: {missing}\n{listed}")
         timer.log(f"node-image: imported {len(names)} images into containerd (k8s.io)")

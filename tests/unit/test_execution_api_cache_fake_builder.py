@@ -7,7 +7,7 @@ import functools
 
 import pytest
 
-from airflow_e2e_harness.airflow_prestart import keep_one_execution_api
+from airflow_e2e_harness.airflow_prestart import keep_one_execution_api, restore_execution_api
 
 
 def test_an_uncached_builder_is_wrapped_so_that_every_task_gets_the_same_api(
@@ -26,6 +26,8 @@ def test_an_uncached_builder_is_wrapped_so_that_every_task_gets_the_same_api(
     first, second = supervisor.in_process_api_server(), supervisor.in_process_api_server()
     assert first is second and len(built) == 1
     assert keep_one_execution_api() is False, "wrapped once only"
+    restore_execution_api()  # the session's end
+    assert supervisor.in_process_api_server is build
 
 
 def test_a_cached_builder_is_left_as_airflow_has_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,10 +1,11 @@
-"""How task image names map onto the session registry's repositories (pure function, no daemon)."""
+"""How image references are read: Docker Hub paths for the session registry, one full spelling for
+comparisons (pure functions, no daemon)."""
 
 from __future__ import annotations
 
 import pytest
 
-from airflow_e2e_harness.image_registry import repository_path
+from airflow_e2e_harness.image_names import ImageName, full_name
 
 
 @pytest.mark.parametrize(("tag", "expected"), [
@@ -18,4 +19,18 @@ from airflow_e2e_harness.image_registry import repository_path
     ("etl@sha256:" + "0" * 64, None),
 ])
 def test_repository_path(tag: str, expected: tuple[str, str] | None) -> None:
-    assert repository_path(tag) == expected
+    assert ImageName.parse(tag).hub_path() == expected
+
+
+@pytest.mark.parametrize(("reference", "full"), [
+    ("etl", "docker.io/library/etl:latest"),
+    ("etl:1.0", "docker.io/library/etl:1.0"),
+    ("docker.io/library/etl", "docker.io/library/etl:latest"),
+    ("myorg/etl:latest", "docker.io/myorg/etl:latest"),
+    ("quay.io/apache/bash", "quay.io/apache/bash:latest"),
+    ("localhost:5000/x", "localhost:5000/x:latest"),
+    ("ghcr.io/a/b:2", "ghcr.io/a/b:2"),
+    ("etl@sha256:" + "0" * 64, "docker.io/library/etl@sha256:" + "0" * 64),
+])
+def test_one_spelling_per_image(reference: str, full: str) -> None:
+    assert full_name(reference) == full
