@@ -22,6 +22,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.errors import InputNotFound
 from airflow_e2e_harness.internals.touches import INIT_DB
 from airflow_e2e_harness.lifecycle import Lifecycle
 
@@ -81,7 +82,7 @@ class AirflowHome(Lifecycle):
         """Register ``folder`` as a DAG bundle; returns the bundle name."""
         folder = Path(folder).resolve()
         if not folder.is_dir():
-            raise FileNotFoundError(
+            raise InputNotFound(
                 f"DAG folder {folder} does not exist. Pass the folder that holds your DAG files."
             )
         for name, path in self.dag_folders.items():

@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import tarfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,9 @@ from kubernetes.stream import stream
 from kubernetes.stream.ws_client import ERROR_CHANNEL
 from websocket import WebSocketException
 
+from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.pod_log import pod_log
+from airflow_e2e_harness.waiting import WaitTimeout, wait_until
 
 COPY_TIMEOUT = 120.0
 COPY_IMAGE = "alpine:3"  # where no image of the harness's own is pushed (stock mode): sh, tar, gzip, base64
@@ -49,7 +50,7 @@ UNPACK_SCRIPT = "head -c {size} | tar xzf - -C /claim"  # head: the v4 exec prot
 TreeState = frozenset[tuple[str, int, int, int]]
 
 
-class ClaimCopyError(RuntimeError):
+class ClaimCopyError(HarnessError, RuntimeError):
     """The copy pod failed, its output was not a tar archive, or the inputs are too large."""
 
 
@@ -196,14 +197,18 @@ def _send(ws: Any, data: bytes) -> None:
 
 
 def _wait(core: k8s.CoreV1Api, namespace: str, name: str, phases: tuple[str, ...]) -> str:
-    deadline = time.monotonic() + COPY_TIMEOUT
-    phase = "Pending"
-    while time.monotonic() < deadline:
-        phase = core.read_namespaced_pod(name, namespace).status.phase
-        if phase in phases:
-            return phase
-        time.sleep(0.25)
-    return f"{phase} after {COPY_TIMEOUT:.0f}s"
+    """The pod's phase once it is one of ``phases``; else what it was when the wait ran out."""
+    seen = ["Pending"]
+
+    def reached() -> str | None:
+        seen.append(core.read_namespaced_pod(name, namespace).status.phase)
+        return None if seen[-1] in phases else f"pod {namespace}/{name} is {seen[-1]}"
+
+    try:
+        wait_until(reached, what=f"copy pod {namespace}/{name}", timeout=COPY_TIMEOUT)
+    except WaitTimeout:
+        return f"{seen[-1]} after {COPY_TIMEOUT:.0f}s"
+    return seen[-1]
 
 
 class _TooLarge(Exception):

@@ -10,10 +10,9 @@ from pathlib import Path
 
 from airflow_e2e_harness.cleanup import Sweeper
 from airflow_e2e_harness.cluster_state import ClusterState
-from airflow_e2e_harness.daemon import DaemonUnavailable, DockerDaemon, ping, reachable_clients, stop_process
+from airflow_e2e_harness.daemon import DockerDaemon, ping, reachable_clients, stop_process
+from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.interrupts import sigterm_as_keyboard_interrupt
-from airflow_e2e_harness.provision.steps import ProvisionError
-from airflow_e2e_harness.runner import DagImportError, DagNotFound
 from airflow_e2e_harness.session import E2ESession, KeepOptions, KindOptions
 
 
@@ -164,8 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     sigterm_as_keyboard_interrupt()
     try:
         return int(args.func(args))
-    except (DaemonUnavailable, ProvisionError, FileNotFoundError, ValueError, DagNotFound,
-            DagImportError) as err:
+    except HarnessError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

@@ -14,7 +14,6 @@ import platform
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from pytest_kind import KindCluster
 
 from airflow_e2e_harness.cluster_state import KIND_CLUSTER_LABEL, ClusterState
 from airflow_e2e_harness.config import environ
+from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.image_names import ImageName
 from airflow_e2e_harness.image_registry import LocalRegistry, RegistryError
 from airflow_e2e_harness.internals.touches import KIND_CLUSTER_INIT
@@ -37,6 +37,7 @@ from airflow_e2e_harness.pod_network import CONFLIST, connect_pod_networks
 from airflow_e2e_harness.provision.kind_assets import KindAssets
 from airflow_e2e_harness.provision.steps import ProvisionError
 from airflow_e2e_harness.timing import Timer, default_timer
+from airflow_e2e_harness.waiting import WaitTimeout, wait_until
 
 DATA_PLACEHOLDER = "__HARNESS_DATA_DIR__"
 DATA_CONTAINER_PATH = "/data"
@@ -55,7 +56,7 @@ def remove_unused_kind_network(client: docker.DockerClient) -> bool:
     return False
 
 
-class ClusterNotReady(RuntimeError):
+class ClusterNotReady(HarnessError, RuntimeError):
     """The cluster did not become ready in time; the message says what was missing."""
 
 
@@ -348,18 +349,17 @@ class Cluster(KubeconfigApi, Lifecycle):
     # -- API (api, core: KubeconfigApi) ----------------------------------------------------
     def wait_ready(self) -> None:
         """Node Ready and every kube-system pod Running with ready containers (CoreDNS too)."""
+        def ready() -> str | None:
+            try:
+                return self._not_ready() or None
+            except Exception as err:  # noqa: BLE001 - API still starting: retry until the deadline
+                return f"API error: {err}"
+
         with self.timer.phase(f"cluster ready ({self.name})"):
-            deadline = time.monotonic() + self.ready_timeout
-            problem = "no answer from the API server"
-            while time.monotonic() < deadline:
-                try:
-                    problem = self._not_ready()
-                except Exception as err:  # noqa: BLE001 - API still starting: retry until the deadline
-                    problem = f"API error: {err}"
-                if not problem:
-                    return
-                time.sleep(2)
-            raise ClusterNotReady(f"cluster {self.name} not ready after {self.ready_timeout:.0f}s: {problem}")
+            try:
+                wait_until(ready, what=f"cluster {self.name}", timeout=self.ready_timeout, interval=1.0)
+            except WaitTimeout as err:
+                raise ClusterNotReady(str(err)) from err
 
     def _not_ready(self) -> str:
         nodes = self.core.list_node().items

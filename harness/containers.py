@@ -8,7 +8,6 @@ after Ctrl-C (or a later run) can find it.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,14 +16,16 @@ import docker.errors
 from docker.models.containers import Container
 from docker.models.networks import Network
 
+from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.timing import Timer, default_timer
+from airflow_e2e_harness.waiting import WaitTimeout, wait_until
 
 SESSION_LABEL = "io.airflow-e2e-harness.session"
 LOG_LINES = 20
 
 
-class ContainerNotReady(RuntimeError):
+class ContainerNotReady(HarnessError, RuntimeError):
     """A service container exited or never became ready; carries its logs.
 
     Fields: ``name``, ``image``, ``exit_code`` (None while it still runs or never
@@ -149,16 +150,19 @@ class ServiceContainer(Lifecycle):
 
     def wait_ready(self) -> None:
         """Poll until ready; a container that exits fails the wait at once, not at the timeout."""
-        assert self.container is not None
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            self.container.reload()
-            if self.container.status in ("exited", "dead"):
+        container = self.container
+        assert container is not None
+
+        def ready() -> str | None:
+            container.reload()
+            if container.status in ("exited", "dead"):
                 raise self._exited()
-            if self._ready():
-                return
-            time.sleep(0.2)
-        raise self._not_ready(f"was not ready within {self.timeout:.0f}s")
+            return None if self._ready() else f"{container.status}, not ready yet"
+
+        try:
+            wait_until(ready, what=f"service {self.name}", timeout=self.timeout)
+        except WaitTimeout:
+            raise self._not_ready(f"was not ready within {self.timeout:.0f}s") from None
 
     def _exited(self) -> ContainerNotReady:
         assert self.container is not None

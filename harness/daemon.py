@@ -20,7 +20,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import docker
@@ -30,6 +29,7 @@ from docker.tls import TLSConfig
 
 from airflow_e2e_harness.config import cache_dir
 from airflow_e2e_harness.docker_endpoint import ContextNotFound, candidates
+from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.leases import Leases
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.provision.engine import InstallEngine
@@ -41,11 +41,12 @@ from airflow_e2e_harness.provision.runtime_wrapper import (
 )
 from airflow_e2e_harness.provision.steps import ProvisionError, run_steps
 from airflow_e2e_harness.timing import Timer, default_timer
+from airflow_e2e_harness.waiting import WaitTimeout, wait_until
 
 API_TIMEOUT = 600.0  # image imports, saves and commits of a node image take a while
 
 
-class DaemonUnavailable(RuntimeError):
+class DaemonUnavailable(HarnessError, RuntimeError):
     """No Docker daemon could be used or started; the message lists what was tried."""
 
 
@@ -81,17 +82,21 @@ def stop_process(pidfile: Path, timeout: float = 60.0) -> bool:
     except ProcessLookupError:
         pidfile.unlink(missing_ok=True)
         return False
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    else:
+    try:
+        wait_until(lambda: None if not _alive(pid) else f"pid {pid} still running",
+                   what="the harness daemon's exit", timeout=timeout)
+    except WaitTimeout:
         os.kill(pid, signal.SIGKILL)
     pidfile.unlink(missing_ok=True)
     return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
 
 
 def reachable_clients() -> dict[str, docker.DockerClient]:
@@ -255,23 +260,24 @@ class DockerDaemon(Lifecycle):
                 argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C reaches pytest, which then stops us in order
             )
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
+        proc = self._proc
+
+        def answers() -> str | None:
+            if proc.poll() is not None:
                 raise DaemonUnavailable(
-                    f"dockerd exited with {self._proc.returncode} during start-up.\n"
+                    f"dockerd exited with {proc.returncode} during start-up.\n"
                     f"Last lines:\n{self._tail()}\nFull log: {self.log_file}"
                 )
-            client = ping(self.own_url, timeout=2)
-            if client:
-                self.url, self.client, self.owned = self.own_url, client, True
-                return
-            time.sleep(0.3)
-        self._terminate()
-        raise DaemonUnavailable(
-            f"dockerd did not answer on {self.own_url} within {self.start_timeout:.0f}s.\n"
-            f"Last lines:\n{self._tail()}\nFull log: {self.log_file}"
-        )
+            self.client = ping(self.own_url, timeout=2)
+            return None if self.client else f"no answer on {self.own_url}"
+
+        try:
+            wait_until(answers, what="dockerd", timeout=self.start_timeout)
+        except WaitTimeout as err:
+            self._terminate()
+            raise DaemonUnavailable(
+                f"{err}.\nLast lines:\n{self._tail()}\nFull log: {self.log_file}") from err
+        self.url, self.owned = self.own_url, True
 
     def _tail(self, n: int = 20) -> str:
         try:

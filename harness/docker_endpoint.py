@@ -22,10 +22,12 @@ from docker.context.config import get_current_context_name
 from docker.tls import TLSConfig
 from docker.utils import kwargs_from_env
 
+from airflow_e2e_harness.errors import HarnessError
+
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 
 
-class ContextNotFound(LookupError):
+class ContextNotFound(HarnessError, LookupError):
     """The docker context the user selected does not exist."""
 
 

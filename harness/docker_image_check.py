@@ -32,6 +32,7 @@ from typing import Any
 import docker
 import docker.errors
 
+from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.image_names import ImageName
 from airflow_e2e_harness.policies import PolicyPlugin, chain_pre_execute, hookimpl
 from airflow_e2e_harness.registry import resolves
@@ -39,7 +40,7 @@ from airflow_e2e_harness.registry import resolves
 FAMILY_MODULE = "airflow.providers.docker"
 
 
-class ImageNotBuilt(RuntimeError):
+class ImageNotBuilt(HarnessError, RuntimeError):
     """A Docker task's image is not on the daemon, and no registry could supply it."""
 
 

@@ -41,6 +41,7 @@ from typing import Any
 
 from docker.tls import TLSConfig
 
+from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.image_names import full_name
 from airflow_e2e_harness.internals.touches import DOCKER_CACHED_HOOK, DOCKER_ON_KILL
 from airflow_e2e_harness.policies import PolicyPlugin, chain_pre_execute, hookimpl
@@ -51,11 +52,11 @@ STOP_GRACE = 1.0  # seconds between SIGTERM and SIGKILL when a task's container 
 TLS_ATTRIBUTES = ("tls_ca_cert", "tls_client_cert", "tls_client_key", "tls_hostname", "tls_ssl_version")
 
 
-class NoDaemonError(RuntimeError):
+class NoDaemonError(HarnessError, RuntimeError):
     """A Docker task ran in an environment that has no Docker daemon for tasks."""
 
 
-class SwarmUnavailable(RuntimeError):
+class SwarmUnavailable(HarnessError, RuntimeError):
     """A DockerSwarmOperator ran, but the session's daemon is not a swarm manager."""
 
 

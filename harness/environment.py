@@ -39,6 +39,7 @@ from airflow_e2e_harness.claim_copy import (
 )
 from airflow_e2e_harness.config import environ
 from airflow_e2e_harness.containers import DockerNetwork, ServiceContainer
+from airflow_e2e_harness.errors import ConfigurationError, InputNotFound
 from airflow_e2e_harness.foreign_namespaces import label_namespaces, remember
 from airflow_e2e_harness.image_rewrite import pin_manifest_images, rewrite_manifest_images
 from airflow_e2e_harness.images import BuiltImage
@@ -105,7 +106,7 @@ class Environment(Lifecycle):
         self.env = dict(env or {})
         self._stack = ExitStack()
         if not dags.is_dir():
-            raise FileNotFoundError(f"DAGs folder {dags} does not exist: pass dags=<folder of DAG files>")
+            raise InputNotFound(f"DAGs folder {dags} does not exist: pass dags=<folder of DAG files>")
 
     def start(self) -> None:
         self.session.prestart_airflow()  # overlaps with what follows
@@ -248,7 +249,7 @@ class DockerEnvironment(Environment):
         self.network_name = network
         self.services_spec = list(services)
         if services and network is None:
-            raise ValueError("services need a network to be reachable by name: pass network=...")
+            raise ConfigurationError("services need a network to be reachable by name: pass network=...")
         self.network: DockerNetwork | None = None
         self.services: dict[str, ServiceContainer] = {}
         self.data_dir = session.path(data_dir) if data_dir is not None else _fresh(
@@ -513,7 +514,7 @@ def _manifest_paths(
         pattern = str(session.path(item))
         matched = sorted(Path(p) for p in glob.glob(pattern)) if glob.has_magic(pattern) else [Path(pattern)]
         if not matched or not all(p.is_file() for p in matched):
-            raise FileNotFoundError(f"manifests {item!r}: no such file(s) under {session.root}")
+            raise InputNotFound(f"manifests {item!r}: no such file(s) under {session.root}")
         paths.extend(matched)
     return paths
 

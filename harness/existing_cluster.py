@@ -19,6 +19,7 @@ import docker
 import yaml
 from kubernetes import client as k8s
 
+from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.image_names import ImageName, full_name
 from airflow_e2e_harness.image_registry import RegistryError, push_image
 from airflow_e2e_harness.kube_api import KubeconfigApi
@@ -30,7 +31,7 @@ REACH_TIMEOUT = 10.0  # seconds for the API server to answer before the session 
 PATH_KEYS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
 
 
-class ClusterUnreachable(RuntimeError):
+class ClusterUnreachable(HarnessError, RuntimeError):
     """The chosen context's API server does not answer, or the context does not exist."""
 
 

@@ -14,7 +14,6 @@ configuration is not touched, so a reused or user-configured cluster works too.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import docker
@@ -22,15 +21,17 @@ import docker.errors
 import requests
 
 from airflow_e2e_harness.containers import SESSION_LABEL
+from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.image_names import ImageName
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.timing import Timer, default_timer
+from airflow_e2e_harness.waiting import WaitTimeout, wait_until
 
 REGISTRY_PORT = 5000
 KIND_NETWORK = "kind"
 
 
-class RegistryError(RuntimeError):
+class RegistryError(HarnessError, RuntimeError):
     """The registry could not start, or a push or node pull failed (the caller falls back to kind load)."""
 
 
@@ -94,16 +95,20 @@ class LocalRegistry(Lifecycle):
             phase.note = f"{self.name}, 127.0.0.1:{self.port}"
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        url = f"http://127.0.0.1:{self.port}/v2/"
+
+        def answers() -> str | None:
             try:
-                if requests.get(f"http://127.0.0.1:{self.port}/v2/", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        logs = self._container.logs(tail=20).decode(errors="replace") if self._container else ""
-        raise RegistryError(f"registry {self.name} did not answer within {timeout:.0f}s:\n{logs}")
+                status = requests.get(url, timeout=1).status_code
+            except requests.RequestException as err:
+                return f"{url}: {type(err).__name__}"
+            return None if status == 200 else f"{url} answered {status}"
+
+        try:
+            wait_until(answers, what=f"registry {self.name}", timeout=timeout)
+        except WaitTimeout as err:
+            logs = self._container.logs(tail=20).decode(errors="replace") if self._container else ""
+            raise RegistryError(f"{err}\n{logs}") from err
 
     def stop(self) -> None:
         if self._container is not None:

@@ -20,6 +20,7 @@ import docker
 import docker.errors
 
 from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.leases import exclusive
 from airflow_e2e_harness.provision.base_image import PythonBaseImage
 from airflow_e2e_harness.provision.steps import run_steps
@@ -32,7 +33,7 @@ STOCK_PYTHON_BASE = "python:3.12-slim"
 IGNORED = {"__pycache__", ".git", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 
 
-class ImageBuildError(RuntimeError):
+class ImageBuildError(HarnessError, RuntimeError):
     """A task image failed to build; carries the build log's tail and its path.
 
     :param dockerfile: the Dockerfile, with ``line`` the instruction that failed (when known).

@@ -47,6 +47,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.internals import Patch
 from airflow_e2e_harness.internals.touches import (
     ASYNC_KUBE_CONFIG_LOCATION,
@@ -69,7 +70,7 @@ JOB_CLASS = "KubernetesJobOperator"
 DEFAULT_LABEL = "harness kind cluster"  # where tasks go, in ``mapped``, when the caller names no cluster
 
 
-class NoClusterError(RuntimeError):
+class NoClusterError(HarnessError, RuntimeError):
     """A Kubernetes task ran in an environment that has no cluster."""
 
 

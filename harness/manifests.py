@@ -25,8 +25,10 @@ from kubernetes import client as k8s
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError
 
+from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.timing import Timer, default_timer
+from airflow_e2e_harness.waiting import WaitTimeout, wait_until
 from airflow_e2e_harness.workload_failures import SETTLE, WorkloadFailure, WorkloadWatch
 
 FIELD_MANAGER = "airflow-e2e-harness"
@@ -55,7 +57,7 @@ def origin(doc: Mapping[str, Any]) -> str:
     return f"{path}:{line}" if line else str(path)
 
 
-class ManifestError(RuntimeError):
+class ManifestError(HarnessError, RuntimeError):
     """A manifest could not be applied, or what it declares never became ready.
 
     The fields say what and why without parsing the message: ``path``/``line``
@@ -295,22 +297,26 @@ class Manifests(Lifecycle):
         """A namespace the previous session on a shared cluster deleted may still be going
         (Terminating); nothing can be created in it until it is gone."""
         core = k8s.CoreV1Api(self.api_client)
-        deadline = time.monotonic() + timeout
-        logged = False
-        while time.monotonic() < deadline:
+        logged = []
+
+        def gone() -> str | None:
             try:
                 phase = core.read_namespace(name).status.phase
             except k8s.ApiException as err:
                 if err.status == 404:
-                    return
+                    return None
                 raise
             if phase != "Terminating":
-                return
+                return None
             if not logged:
                 self.timer.log(f"namespace {name}: still terminating from an earlier session; waiting")
-                logged = True
-            time.sleep(0.5)
-        raise ManifestError(f"namespace {name} was still Terminating after {timeout:.0f}s")
+                logged.append(name)
+            return "Terminating"
+
+        try:
+            wait_until(gone, what=f"namespace {name}", timeout=timeout, interval=0.5)
+        except WaitTimeout as err:
+            raise ManifestError(str(err), obj=f"Namespace/{name}", reason="Terminating") from err
 
     def wait_ready(self) -> None:
         """Poll until PVCs are Bound, Deployments rolled out, Services answer.
@@ -325,7 +331,6 @@ class Manifests(Lifecycle):
         core, apps = k8s.CoreV1Api(self.api_client), k8s.AppsV1Api(self.api_client)
         watch = WorkloadWatch(self.api_client, self.documents)
         start = time.monotonic()
-        deadline = start + self.timeout
         # A Service without a selector has no pods behind it to wait for.
         pending = [
             d for d in self.documents
@@ -333,8 +338,10 @@ class Manifests(Lifecycle):
             or (d["kind"] == "Service" and d.get("spec", {}).get("selector"))
         ]
         reasons: dict[str, str] = {}
-        ready_at: float | None = None
-        while True:  # at least once: with nothing to wait for, the workloads are still checked
+        ready_at: list[float] = []
+
+        def poll() -> str | None:  # at least once: with nothing to wait for, the workloads are still checked
+            nonlocal pending
             still = []
             for doc in pending:
                 name, ns = doc["metadata"]["name"], doc["metadata"].get("namespace", "default")
@@ -356,13 +363,17 @@ class Manifests(Lifecycle):
                     still.append(doc)
             pending = still
             self._fail_fast(watch, pending, time.monotonic() - start)
-            if not pending:
-                ready_at = time.monotonic() if ready_at is None else ready_at
-                if watch.settled or time.monotonic() - ready_at >= SETTLE:
-                    return
-            elif time.monotonic() > deadline:
-                raise self._timed_out(core, pending, reasons)
-            time.sleep(0.5)
+            if pending:
+                return ", ".join(_label(d) for d in pending)
+            ready_at[:] = ready_at or [time.monotonic()]
+            settled = watch.settled or time.monotonic() - ready_at[0] >= SETTLE
+            return None if settled else "the workloads' containers are settling"
+
+        try:
+            wait_until(poll, what="manifests", timeout=self.timeout, interval=0.5)
+        except WaitTimeout:
+            if pending:
+                raise self._timed_out(core, pending, reasons) from None
 
     def _timed_out(
         self, core: k8s.CoreV1Api, pending: list[dict[str, Any]], reasons: Mapping[str, str],

@@ -34,6 +34,7 @@ from docker.models.containers import Container
 from docker.types import Mount
 
 from airflow_e2e_harness.containers import SESSION_LABEL
+from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.registry import image_exists
 from airflow_e2e_harness.timing import Timer, default_timer
 
@@ -131,7 +132,7 @@ def identity(path: Path) -> tuple[int, int] | None:
     return info.st_dev, info.st_ino
 
 
-class HandBackFailed(RuntimeError):
+class HandBackFailed(HarnessError, RuntimeError):
     """The helper container could not be made, or its chown failed."""
 
 

@@ -20,6 +20,7 @@ from kubernetes import client as k8s
 from kubernetes import watch
 
 from airflow_e2e_harness.lifecycle import Lifecycle
+from airflow_e2e_harness.pod_log import pod_log
 
 SIDECAR = "airflow-xcom-sidecar"  # stopped by the operator with SIGINT: its exit says nothing
 LAST_LINES = 5
@@ -174,9 +175,7 @@ class PodEndWatcher(Lifecycle):
 
     def _last_lines(self, pod: k8s.V1Pod, container: str) -> str:
         try:
-            text = self.core.read_namespaced_pod_log(
-                pod.metadata.name, pod.metadata.namespace, container=container, tail_lines=LAST_LINES,
-            )
+            meta = pod.metadata
+            return pod_log(self.core, meta.name, meta.namespace, container, LAST_LINES).strip()
         except k8s.ApiException:
             return ""  # deleted meanwhile: the task's own log has it
-        return (text.decode(errors="replace") if isinstance(text, bytes) else str(text)).strip()

@@ -5,9 +5,13 @@ from __future__ import annotations
 from kubernetes import client as k8s
 
 
-def pod_log(core: k8s.CoreV1Api, name: str, namespace: str, container: str | None = None) -> str:
+def pod_log(
+    core: k8s.CoreV1Api, name: str, namespace: str, container: str | None = None, tail: int | None = None,
+) -> str:
     """Read the raw bytes: this client version hands a preloaded log back as a
-    ``b'...'`` repr, with every newline escaped."""
-    kwargs = {"container": container} if container else {}
+    ``b'...'`` repr, with every newline escaped. ``tail``: only the last lines."""
+    kwargs: dict[str, object] = {"container": container} if container else {}
+    if tail is not None:
+        kwargs["tail_lines"] = tail
     response = core.read_namespaced_pod_log(name, namespace, _preload_content=False, **kwargs)
     return response.data.decode("utf-8", errors="replace")

@@ -18,17 +18,19 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
-import time
 from typing import Any
 
 import docker.models.containers
 from kubernetes import client as k8s
 
+from airflow_e2e_harness.errors import HarnessError
+from airflow_e2e_harness.waiting import WaitTimeout, wait_until
+
 CONFLIST = "/etc/cni/net.d/10-harness-ptp.conflist"
 CIDR_TIMEOUT = 60.0
 
 
-class PodNetworkError(RuntimeError):
+class PodNetworkError(HarnessError, RuntimeError):
     """A node got no podCIDR, or a node could not be configured."""
 
 
@@ -52,26 +54,28 @@ def connect_pod_networks(core: k8s.CoreV1Api, containers: list[docker.models.con
 
 def _nodes_with_cidrs(core: k8s.CoreV1Api) -> dict[str, tuple[str, str]]:
     """``{node: (podCIDR, InternalIP)}`` once the controller manager has given every node one."""
-    deadline = time.monotonic() + CIDR_TIMEOUT
-    while True:
-        found: dict[str, tuple[str, str]] = {}
-        waiting = ["(the API server is not answering yet)"]
+    found: dict[str, tuple[str, str]] = {}
+
+    def every_node_has_one() -> str | None:
+        found.clear()
         try:
             items = core.list_node().items
-            waiting = []
         except Exception:  # noqa: BLE001 - a restarted node's API server: retry until the deadline
-            items = []
+            return "the API server is not answering yet"
+        waiting = []
         for node in items:
             address = next((a.address for a in node.status.addresses or [] if a.type == "InternalIP"), None)
             if node.spec.pod_cidr and address:
                 found[node.metadata.name] = (node.spec.pod_cidr, address)
             else:
                 waiting.append(node.metadata.name)
-        if found and not waiting:
-            return found
-        if time.monotonic() > deadline:
-            raise PodNetworkError(f"nodes without a podCIDR after {CIDR_TIMEOUT:.0f}s: {waiting}")
-        time.sleep(0.5)
+        return None if found and not waiting else f"nodes without a podCIDR: {waiting or 'no nodes'}"
+
+    try:
+        wait_until(every_node_has_one, what="pod network", timeout=CIDR_TIMEOUT, interval=0.5)
+    except WaitTimeout as err:
+        raise PodNetworkError(str(err)) from err
+    return dict(found)
 
 
 def _write_conflist(container: docker.models.containers.Container, cidr: str) -> None:

@@ -13,6 +13,7 @@ import socket
 import docker
 import docker.errors
 
+from airflow_e2e_harness.errors import ConfigurationError
 from airflow_e2e_harness.image_names import ImageName
 
 
@@ -49,5 +50,5 @@ def image_mode(env_var: str) -> str:
     """auto (default), stock or local, from an environment variable."""
     mode = os.environ.get(env_var, "auto").strip().lower() or "auto"
     if mode not in {"auto", "stock", "local"}:
-        raise ValueError(f"{env_var}={mode!r}: expected auto, stock or local")
+        raise ConfigurationError(f"{env_var}={mode!r}: expected auto, stock or local")
     return mode

@@ -19,6 +19,7 @@ from airflow_e2e_harness.airflow3_hints import hints_for
 from airflow_e2e_harness.airflow_home import AirflowHome
 from airflow_e2e_harness.airflow_prestart import ExecutionApiPrestart, keep_one_execution_api
 from airflow_e2e_harness.capture import split_by_task, task_key, tee_output
+from airflow_e2e_harness.errors import ConfigurationError, HarnessError
 from airflow_e2e_harness.internals.touches import DAG_BAG
 from airflow_e2e_harness.interrupts import InterruptGuard
 from airflow_e2e_harness.rendered_fields import read_rendered_fields
@@ -38,7 +39,7 @@ from airflow_e2e_harness.timing import Timer, default_timer
 from airflow_e2e_harness.xcom_readback import read_xcoms
 
 
-class DagImportError(RuntimeError):
+class DagImportError(HarnessError, RuntimeError):
     """DAG files failed to import; the message starts with each file's ``path:line: error``, then
     its traceback. ``errors`` maps each path to Airflow's text of its error."""
 
@@ -47,7 +48,7 @@ class DagImportError(RuntimeError):
         self.errors = errors
 
 
-class DagNotFound(LookupError):
+class DagNotFound(HarnessError, LookupError):
     """The DAG id is not defined in the given folder."""
 
 
@@ -146,7 +147,7 @@ class RunResult:
         return "\n".join(lines)
 
 
-class DagRunFailed(AssertionError):
+class DagRunFailed(HarnessError, AssertionError):
     """A run had failing tasks; ``result`` holds it, the message every failing task's log tail.
 
     An AssertionError, so pytest reports it as a test failure, not an error.
@@ -278,7 +279,7 @@ class DagRunner:
         when = to_logical_date(logical_date)
         plan = scheduled_plan(dag, when) if scheduled else None
         if plan is not None and run_conf:
-            raise ValueError(f"{dag_id}: a scheduled run has no conf; run it manually to pass conf")
+            raise ConfigurationError(f"{dag_id}: a scheduled run has no conf; run it manually to pass conf")
         base = self.artifacts_dir / "runs" / dag_id / when.strftime("%Y-%m-%dT%H%M%S")
         run_dir, n = base, 1
         while run_dir.exists():  # the same DAG and date again: keep the earlier logs

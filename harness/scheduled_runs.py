@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.internals import Patch
 from airflow_e2e_harness.internals.touches import COERCE_TO_CORE_TIMETABLE, DAG_RUN, GET_OR_CREATE_DAGRUN
 
@@ -26,7 +27,7 @@ MAX_STEPS = 200_000  # timetable steps from the DAG's start: ~23 years of an hou
 LOOK_BACK = (timedelta(hours=1), timedelta(days=1), timedelta(days=32), timedelta(days=400))
 
 
-class NotOnSchedule(ValueError):
+class NotOnSchedule(HarnessError, ValueError):
     """The asked-for date is not one the DAG's timetable gives a scheduled run."""
 
 

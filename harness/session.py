@@ -30,6 +30,7 @@ from airflow_e2e_harness.containers import SESSION_LABEL, remove_session_leftove
 from airflow_e2e_harness.daemon import DockerDaemon
 from airflow_e2e_harness.docker_image_check import DockerImageCheck
 from airflow_e2e_harness.docker_redirect import STOP_GRACE, DockerRedirect, DockerTarget, built_names
+from airflow_e2e_harness.errors import ConfigurationError
 from airflow_e2e_harness.image_registry import LocalRegistry, RegistryError
 from airflow_e2e_harness.image_rewrite import ImageRewrite
 from airflow_e2e_harness.images import BuiltImage, TaskImages, resolve_python_base
@@ -356,7 +357,7 @@ class E2ESession(Lifecycle):
         options = self.kind_options
         assert options.kubeconfig is not None
         if not options.image_registry:
-            raise ValueError(
+            raise ConfigurationError(
                 f"an existing cluster ({options.kubeconfig}) pulls task images from a registry: "
                 "name one it pulls from (pytest: --image-registry HOST[:PORT][/PREFIX])"
             )
@@ -416,7 +417,7 @@ class E2ESession(Lifecycle):
         folder = self.path(images)
         found = TaskImages.discover(folder) or TaskImages.discover(folder / "images")
         if not found:
-            raise ValueError(
+            raise ConfigurationError(
                 f"no images found in {folder}: expected {folder}/<name>/Dockerfile "
                 f"or {folder}/images/<name>/Dockerfile, or pass {{tag: build context}}"
             )
@@ -489,7 +490,7 @@ class E2ESession(Lifecycle):
     def _dags(self, dags: str | os.PathLike[str] | None) -> Path:
         value = dags if dags is not None else self.defaults.dags
         if value is None:
-            raise ValueError(
+            raise ConfigurationError(
                 "no DAGs folder: pass dags=... (with pytest, or override the airflow_e2e_dags fixture)"
             )
         return self.path(value)

@@ -18,6 +18,8 @@ from functools import cache, cached_property
 from types import CodeType
 from typing import Any, Literal
 
+from airflow_e2e_harness.errors import HarnessError
+
 Kind = Literal["patch", "private-attribute", "moved-import", "internal-import", "subclass"]
 Check = Callable[[Any], str]  # the resolved target -> "" when it is as the harness needs, else what is not
 AIRFLOW = "apache-airflow"
@@ -40,7 +42,7 @@ def airflow_line() -> str:
     return f"{match[1]}.{match[2]}" if match else ""
 
 
-class InternalMissing(RuntimeError):
+class InternalMissing(HarnessError, RuntimeError):
     """A registered internal is not (or no longer) what the harness relies on in the installed versions."""
 
     def __init__(self, internal: Internal, problem: str) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import docker
@@ -39,6 +38,7 @@ from airflow_e2e_harness.provision.rootfs import debootstrap, import_rootfs
 from airflow_e2e_harness.provision.steps import ProvisionError, UnstampedStep
 from airflow_e2e_harness.registry import image_exists
 from airflow_e2e_harness.timing import Timer
+from airflow_e2e_harness.waiting import WaitTimeout, wait_until
 
 NODE_DIR = Path(__file__).parent / "node"
 SUITE = "bookworm"
@@ -229,14 +229,12 @@ class NodePreload(UnstampedStep):
             ["sh", "-c", "containerd --config /etc/containerd/config.toml >/tmp/containerd.log 2>&1"],
             detach=True,
         )
-        deadline = time.monotonic() + 60
-        while True:
-            if container.exec_run(["ctr", "version"]).exit_code == 0:
-                break
-            if time.monotonic() > deadline:
-                log = container.exec_run(["cat", "/tmp/containerd.log"]).output.decode(errors="replace")
-                raise ProvisionError(f"containerd did not start in the node container:\n{log[-3000:]}")
-            time.sleep(0.5)
+        try:
+            wait_until(lambda: None if container.exec_run(["ctr", "version"]).exit_code == 0
+                       else "ctr version fails", what="containerd in the node container", timeout=60)
+        except WaitTimeout as err:
+            log = container.exec_run(["cat", "/tmp/containerd.log"]).output.decode(errors="replace")
+            raise ProvisionError(f"{err}:\n{log[-3000:]}") from err
         for _tag, name in names:
             self._exec(container, [
                 "ctr", "--namespace=k8s.io", "images", "import", "--no-unpack",

@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.leases import exclusive
 from airflow_e2e_harness.timing import Timer, default_timer
 
 
-class ProvisionError(RuntimeError):
+class ProvisionError(HarnessError, RuntimeError):
     """A provisioning step failed; the message says which and where its log is."""
 
 

@@ -116,12 +116,17 @@ containerdConfigPatches:
 
 
 def _ready(core: k8s.CoreV1Api) -> bool:
+    """Nodes Ready and cluster DNS serving, as a team's CI cluster is before a test session starts
+    (pods of the DAG resolve their Service by name)."""
     try:
         nodes = core.list_node().items
+        dns = core.list_namespaced_pod("kube-system", label_selector="k8s-app=kube-dns").items
     except (ApiException, OSError, Exception):  # noqa: BLE001 - still starting
         return False
     return bool(nodes) and all(
         any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or []) for n in nodes
+    ) and bool(dns) and all(
+        any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or []) for p in dns
     )
 
 

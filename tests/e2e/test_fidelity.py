@@ -150,7 +150,7 @@ def test_why_a_pod_ended_is_in_the_findings(fidelity_k8s) -> None:
     text = "\n".join(run.findings)
     assert "over_memory (try 1): pod" in text and "was OOMKilled (exit 137; memory limit 64Mi)" in text, text
     assert "exits_3 (try 1): pod" in text and "exited 3 (Error)" in text, text
-    assert "cannot open input /data/in/ratings.csv" in text
+    assert "\n    cannot open input /data/in/ratings.csv" in text and "b'" not in text, text
     assert "rejected_spec: the API server rejected its pod (422" in text
     assert "must be less than or equal to memory limit" in text
     assert "OOMKilled" in run.describe()

@@ -105,7 +105,7 @@ def test_readme_example_in_a_user_project_on_airflow_31(
     output = outcome.stdout + outcome.stderr
     assert outcome.returncode == 0, output
     assert re.search(r"\b2 passed\b", output), output
-    assert "sent to the harness cluster" in output, output  # the DAG's cluster_context="prod-eu" was mapped
+    assert "sent to the session's cluster" in output, output  # the DAG's cluster_context="prod-eu" was mapped
 
     # pytest-html's report embeds the session's run report: both runs, each with its tasks.
     frames = Elements()

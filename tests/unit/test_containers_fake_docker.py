@@ -9,7 +9,7 @@ from typing import Any
 import docker.errors
 import pytest
 
-from airflow_e2e_harness import containers
+from airflow_e2e_harness import waiting
 from airflow_e2e_harness.containers import LOG_LINES, ContainerNotReady, ServiceContainer
 from airflow_e2e_harness.timing import Timer
 
@@ -67,7 +67,7 @@ class FakeDocker:
 @pytest.fixture(autouse=True)
 def no_sleeping(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     sleeps: list[float] = []
-    monkeypatch.setattr(containers.time, "sleep", sleeps.append)
+    monkeypatch.setattr(waiting.time, "sleep", sleeps.append)
     return sleeps
 
 
@@ -124,7 +124,7 @@ def test_a_command_that_cannot_start_says_why() -> None:
 
 def test_a_service_that_never_gets_ready_times_out_with_its_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     now = iter(range(0, 1000, 10))
-    monkeypatch.setattr(containers.time, "monotonic", lambda: float(next(now)))
+    monkeypatch.setattr(waiting.time, "monotonic", lambda: float(next(now)))
     fake = FakeContainer(["warming up"], runs_for=10**6)
 
     with pytest.raises(ContainerNotReady, match=r"was not ready within 30s\.\nIts last 20 lines of output:\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_e2e_harness import manifests
+from airflow_e2e_harness import manifests, waiting
 from airflow_e2e_harness.manifests import ManifestError, Manifests, load_documents
 from airflow_e2e_harness.timing import Timer
 from airflow_e2e_harness.workload_failures import SETTLE
@@ -68,6 +68,7 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> FakeKubeApi:
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
     monkeypatch.setattr(manifests, "time", fake)
+    monkeypatch.setattr(waiting, "time", fake)  # the wait primitive's clock and sleep
     return fake
 
 
