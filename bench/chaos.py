@@ -30,12 +30,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from airflow_e2e_harness.cleanup import SCRATCH_PREFIX
-from airflow_e2e_harness.cluster_state import KIND_CLUSTER_LABEL, ClusterState
-from airflow_e2e_harness.containers import SESSION_LABEL
-from airflow_e2e_harness.daemon import DockerDaemon, ping, reachable_clients
+from airflow_e2e_harness.docker.containers import SESSION_LABEL
+from airflow_e2e_harness.docker.daemon import DockerDaemon, ping, reachable_clients
+from airflow_e2e_harness.housekeeping.cleanup import SCRATCH_PREFIX
+from airflow_e2e_harness.housekeeping.session_records import OWNER_FILE, all_records
+from airflow_e2e_harness.kubernetes.cluster_state import KIND_CLUSTER_LABEL, ClusterState
 from airflow_e2e_harness.session import E2ESession, KeepOptions
-from airflow_e2e_harness.session_records import OWNER_FILE, all_records
 
 ROOT = Path(__file__).resolve().parents[1]
 # Without job control a shell starts children with SIGINT ignored; put Python's handler back.

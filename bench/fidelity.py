@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from airflow_e2e_harness.manifests import ManifestError
+from airflow_e2e_harness.kubernetes.manifests import ManifestError
 from airflow_e2e_harness.session import E2ESession, KeepOptions, KindOptions
 from airflow_e2e_harness.timing import Timer
 

@@ -19,9 +19,9 @@ import time
 import docker
 import docker.errors
 
-from airflow_e2e_harness.cluster import Cluster
 from airflow_e2e_harness.config import cache_dir
-from airflow_e2e_harness.daemon import DockerDaemon
+from airflow_e2e_harness.docker.daemon import DockerDaemon
+from airflow_e2e_harness.kubernetes.cluster import Cluster
 from airflow_e2e_harness.provision.k8s_images import LABEL
 from airflow_e2e_harness.provision.kind_assets import KindAssets, provision_kind
 from airflow_e2e_harness.timing import Timer

@@ -30,7 +30,7 @@ from docker.types import Mount
 from kubernetes import client as k8s
 
 from airflow_e2e_harness.environment import Service
-from airflow_e2e_harness.pod_log import pod_log
+from airflow_e2e_harness.kubernetes.pod_log import pod_log
 from airflow_e2e_harness.session import E2ESession, KeepOptions, KindOptions
 from airflow_e2e_harness.timing import Timer
 

@@ -8,11 +8,11 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from airflow_e2e_harness.cleanup import Sweeper
-from airflow_e2e_harness.cluster_state import ClusterState
-from airflow_e2e_harness.daemon import DockerDaemon, ping, reachable_clients, stop_process
+from airflow_e2e_harness.airflow.interrupts import sigterm_as_keyboard_interrupt
+from airflow_e2e_harness.docker.daemon import DockerDaemon, ping, reachable_clients, stop_process
 from airflow_e2e_harness.errors import HarnessError
-from airflow_e2e_harness.interrupts import sigterm_as_keyboard_interrupt
+from airflow_e2e_harness.housekeeping.cleanup import Sweeper
+from airflow_e2e_harness.kubernetes.cluster_state import ClusterState
 from airflow_e2e_harness.session import E2ESession, KeepOptions, KindOptions
 
 

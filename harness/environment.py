@@ -6,7 +6,7 @@ network with service containers on it, and a host data folder.
 manifests applied (a namespace first) and waited for, the namespace watched
 for pods that cannot start while DAGs run.
 
-Both hand ``run()`` results back as :class:`~airflow_e2e_harness.runner.RunResult`,
+Both hand ``run()`` results back as :class:`~airflow_e2e_harness.airflow.runner.RunResult`,
 and both set Airflow connections, variables and the environment the DAG files
 read *only around each run*, so several environments can live side by side
 in one session without seeing each other's settings.
@@ -28,8 +28,15 @@ from typing import TYPE_CHECKING, Any
 
 from kubernetes.client.rest import ApiException
 
-from airflow_e2e_harness.bundle import docker_container_source, namespace_source
-from airflow_e2e_harness.claim_copy import (
+from airflow_e2e_harness.airflow.runner import RunResult, to_logical_date
+from airflow_e2e_harness.airflow.schedule_drift import ScheduleDrift, schedule_drift
+from airflow_e2e_harness.airflow.scheduled_runs import manual_plan, scheduled_plan
+from airflow_e2e_harness.config import environ
+from airflow_e2e_harness.docker.containers import DockerNetwork, ServiceContainer
+from airflow_e2e_harness.docker.images import BuiltImage
+from airflow_e2e_harness.errors import ConfigurationError, InputNotFound
+from airflow_e2e_harness.housekeeping.bundle import docker_container_source, namespace_source
+from airflow_e2e_harness.kubernetes.claim_copy import (
     COPY_IMAGE,
     ClaimCopyError,
     TreeState,
@@ -37,23 +44,16 @@ from airflow_e2e_harness.claim_copy import (
     stage_claim,
     tree_state,
 )
-from airflow_e2e_harness.config import environ
-from airflow_e2e_harness.containers import DockerNetwork, ServiceContainer
-from airflow_e2e_harness.errors import ConfigurationError, InputNotFound
-from airflow_e2e_harness.foreign_namespaces import label_namespaces, remember
-from airflow_e2e_harness.image_rewrite import pin_manifest_images, rewrite_manifest_images
-from airflow_e2e_harness.images import BuiltImage
+from airflow_e2e_harness.kubernetes.foreign_namespaces import label_namespaces, remember
+from airflow_e2e_harness.kubernetes.manifests import Manifests, load_documents
+from airflow_e2e_harness.kubernetes.pod_ends import PodEndWatcher, rejected_pod
+from airflow_e2e_harness.kubernetes.pod_watch import PodStartWatchdog
 from airflow_e2e_harness.lifecycle import Lifecycle
-from airflow_e2e_harness.manifests import Manifests, load_documents
-from airflow_e2e_harness.pod_ends import PodEndWatcher, rejected_pod
-from airflow_e2e_harness.pod_watch import PodStartWatchdog
-from airflow_e2e_harness.runner import RunResult, to_logical_date
-from airflow_e2e_harness.schedule_drift import ScheduleDrift, schedule_drift
-from airflow_e2e_harness.scheduled_runs import manual_plan, scheduled_plan
+from airflow_e2e_harness.policies.image_rewrite import pin_manifest_images, rewrite_manifest_images
 
 if TYPE_CHECKING:
-    from airflow_e2e_harness.cluster import Cluster
-    from airflow_e2e_harness.existing_cluster import ExistingCluster
+    from airflow_e2e_harness.kubernetes.cluster import Cluster
+    from airflow_e2e_harness.kubernetes.existing_cluster import ExistingCluster
     from airflow_e2e_harness.session import E2ESession, Images
 
 # In-cluster configuration is found through these; a harness run never uses it.
@@ -301,7 +301,7 @@ class KindEnvironment(Environment):
     """DAGs whose tasks are KubernetesPodOperator (and family) pods in the harness's kind cluster.
 
     Made by :meth:`E2ESession.kind`. Every Kubernetes task of a run goes to this
-    cluster whatever its DAG says (see :mod:`airflow_e2e_harness.k8s_redirect`).
+    cluster whatever its DAG says (see :mod:`airflow_e2e_harness.policies.k8s_redirect`).
     ``data_dir`` is the host side of the node's ``/data/<namespace>``: a hostPath
     PersistentVolume there makes what pods write readable by the test.
     """

@@ -23,35 +23,35 @@ from typing import TYPE_CHECKING
 import docker
 import docker.errors
 
-from airflow_e2e_harness.airflow_home import AirflowHome
-from airflow_e2e_harness.bundle import FailureBundle
+from airflow_e2e_harness.airflow.home import AirflowHome
+from airflow_e2e_harness.airflow.interrupts import CLEANUP_COMMAND, InterruptPolicy, skip_on_interrupt
+from airflow_e2e_harness.airflow.runner import DagRunner, RunResult
 from airflow_e2e_harness.config import cache_dir, environ
-from airflow_e2e_harness.containers import SESSION_LABEL, remove_session_leftovers
-from airflow_e2e_harness.daemon import DockerDaemon
-from airflow_e2e_harness.docker_image_check import DockerImageCheck
-from airflow_e2e_harness.docker_redirect import STOP_GRACE, DockerRedirect, DockerTarget, built_names
+from airflow_e2e_harness.docker.containers import SESSION_LABEL, remove_session_leftovers
+from airflow_e2e_harness.docker.daemon import DockerDaemon
+from airflow_e2e_harness.docker.images import BuiltImage, TaskImages, resolve_python_base
+from airflow_e2e_harness.docker.ownership import Owner, Ownership
 from airflow_e2e_harness.errors import ConfigurationError
-from airflow_e2e_harness.image_registry import LocalRegistry, RegistryError
-from airflow_e2e_harness.image_rewrite import ImageRewrite
-from airflow_e2e_harness.images import BuiltImage, TaskImages, resolve_python_base
+from airflow_e2e_harness.housekeeping.bundle import FailureBundle
+from airflow_e2e_harness.housekeeping.leases import Holder
+from airflow_e2e_harness.housekeeping.session_records import SessionRecord, mark_scratch, unmark_scratch
 from airflow_e2e_harness.internals import uninstall_all
-from airflow_e2e_harness.interrupts import CLEANUP_COMMAND, InterruptPolicy, skip_on_interrupt
-from airflow_e2e_harness.k8s_redirect import KubernetesRedirect
-from airflow_e2e_harness.k8s_waits import KubernetesWaits
-from airflow_e2e_harness.leases import Holder
+from airflow_e2e_harness.kubernetes.local_registry import LocalRegistry, RegistryError
 from airflow_e2e_harness.lifecycle import Lifecycle
-from airflow_e2e_harness.namespace_map import NamespaceMap
-from airflow_e2e_harness.ownership import Owner, Ownership
-from airflow_e2e_harness.policies import PolicyPlugin
-from airflow_e2e_harness.retries import FastRetries
-from airflow_e2e_harness.runner import DagRunner, RunResult
-from airflow_e2e_harness.session_records import SessionRecord, mark_scratch, unmark_scratch
+from airflow_e2e_harness.policies.base import PolicyPlugin
+from airflow_e2e_harness.policies.docker_redirect import STOP_GRACE, DockerRedirect, DockerTarget, built_names
+from airflow_e2e_harness.policies.image_check import DockerImageCheck
+from airflow_e2e_harness.policies.image_rewrite import ImageRewrite
+from airflow_e2e_harness.policies.k8s_redirect import KubernetesRedirect
+from airflow_e2e_harness.policies.k8s_waits import KubernetesWaits
+from airflow_e2e_harness.policies.namespace_map import NamespaceMap
+from airflow_e2e_harness.policies.retries import FastRetries
 from airflow_e2e_harness.timing import Timer, default_timer
 
 if TYPE_CHECKING:
-    from airflow_e2e_harness.cluster import Cluster
     from airflow_e2e_harness.environment import DockerEnvironment, KindEnvironment, Service
-    from airflow_e2e_harness.existing_cluster import ExistingCluster
+    from airflow_e2e_harness.kubernetes.cluster import Cluster
+    from airflow_e2e_harness.kubernetes.existing_cluster import ExistingCluster
     from airflow_e2e_harness.provision.kind_assets import KindAssets
 
 Images = Mapping[str, "str | os.PathLike[str]"] | str | os.PathLike[str]
@@ -262,7 +262,7 @@ class E2ESession(Lifecycle):
 
     def write_report(self) -> Path:
         """The session's HTML report (every DAG run so far, see report), rewritten now."""
-        from airflow_e2e_harness.report import write_report
+        from airflow_e2e_harness.airflow.report import write_report
 
         return write_report(self.runs, self.report_path, f"airflow-e2e session {self.id}")
 
@@ -281,7 +281,7 @@ class E2ESession(Lifecycle):
 
     def _sweep_dead_sessions(self) -> None:
         """What sessions killed earlier left on this daemon (see ``cleanup``)."""
-        from airflow_e2e_harness.cleanup import Sweeper
+        from airflow_e2e_harness.housekeeping.cleanup import Sweeper
 
         assert self._daemon is not None and self._daemon.client is not None
         try:
@@ -339,7 +339,7 @@ class E2ESession(Lifecycle):
                 self._cluster = self._stack.enter_context(self._existing_cluster())
                 self.bundle.add_source("cluster", self._cluster.export_logs)
                 return self._cluster
-            from airflow_e2e_harness.cluster import Cluster
+            from airflow_e2e_harness.kubernetes.cluster import Cluster
 
             cluster = Cluster(
                 self.kind_assets, self.daemon.env(), self.docker_client, name=self.cluster_name,
@@ -352,7 +352,7 @@ class E2ESession(Lifecycle):
         return self._cluster
 
     def _existing_cluster(self) -> ExistingCluster:
-        from airflow_e2e_harness.existing_cluster import ExistingCluster
+        from airflow_e2e_harness.kubernetes.existing_cluster import ExistingCluster
 
         options = self.kind_options
         assert options.kubeconfig is not None
@@ -376,7 +376,8 @@ class E2ESession(Lifecycle):
         return "-".join(parts)
 
     def _start_registry(self) -> LocalRegistry | None:
-        """The image registry the cluster loads through, or None for ``kind load`` (see image_registry)."""
+        """The image registry the cluster loads through, or None for ``kind load``
+        (see kubernetes.local_registry)."""
         image = self.kind_assets.registry_image
         if image is None or os.environ.get("HARNESS_IMAGE_LOAD", "registry") == "kind":
             return None

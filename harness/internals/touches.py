@@ -35,7 +35,8 @@ RUN_TASK_IN_PROCESS = Internal(
         "task runner's catch-all, the one point where a Ctrl-C that landed inside a task can stop the DAG "
         "run. Listeners run inside the runner and their exceptions are logged; dag.test() has no per-task "
         "hook.",
-    distribution="apache-airflow-task-sdk", tested=SDK, used_by="interrupts.InterruptGuard (each DAG run)",
+    distribution="apache-airflow-task-sdk", tested=SDK,
+    used_by="airflow.interrupts.InterruptGuard (each DAG run)",
     check=names_in("run_task_in_process", reader="airflow.sdk.definitions.dag:_run_task"),
 )
 IN_PROCESS_API_SERVER = Internal(
@@ -45,14 +46,14 @@ IN_PROCESS_API_SERVER = Internal(
         "(about 3 s a task on 3.2); 3.3 caches it per process with functools.lru_cache. No setting does: "
         "the harness wraps it in the same cache for the session (and builds it early, in a thread).",
     distribution="apache-airflow-task-sdk", tested=SDK,
-    used_by="airflow_prestart.keep_one_execution_api (the session; undone at its end)",
+    used_by="airflow.prestart.keep_one_execution_api (the session; undone at its end)",
 )
 TASK_RUNNER = Internal(
     "task_runner._execute_task", "private-attribute", "airflow.sdk.execution_time.task_runner:_execute_task",
     why="Whether a signal landed inside a task is read from the stack: frames of this module mean the "
         "runner's catch-all will turn an exception into a task failure. Nothing public says a task is "
         "executing in this thread.",
-    distribution="apache-airflow-task-sdk", tested=SDK, used_by="interrupts.inside_task_runner",
+    distribution="apache-airflow-task-sdk", tested=SDK, used_by="airflow.interrupts.inside_task_runner",
 )
 PRE_EXECUTE_HOOK = Internal(
     "BaseOperator._pre_execute_hook", "private-attribute",
@@ -61,7 +62,7 @@ PRE_EXECUTE_HOOK = Internal(
         "each mapped instance known, before pre_execute and execute. The pre_execute= argument is the DAG "
         "author's; a cluster policy (parse time) chains onto the private attribute it is stored in. "
         "Listeners cannot refuse a task (their exceptions are logged).",
-    distribution="apache-airflow-task-sdk", tested=SDK, used_by="policies.chain_pre_execute",
+    distribution="apache-airflow-task-sdk", tested=SDK, used_by="policies.base.chain_pre_execute",
     check=names_in("_pre_execute_hook", reader="airflow.sdk.execution_time.task_runner:_execute_task"),
 )
 MAPPED_PARTIAL_KWARGS = Internal(
@@ -71,7 +72,8 @@ MAPPED_PARTIAL_KWARGS = Internal(
         "KubernetesPodOperator intervals) live in partial_kwargs until each instance is made with them, "
         "so that is where a policy changes them.",
     distribution="apache-airflow-task-sdk", tested=SDK,
-    used_by="policies (is_mapped, chain_pre_execute), k8s_waits.shorten, k8s_redirect.what_the_dag_said",
+    used_by="policies.base (is_mapped, chain_pre_execute), policies.k8s_waits.shorten, "
+            "policies.k8s_redirect.what_the_dag_said",
     check=takes("pre_execute", of="airflow.sdk.bases.operator:BaseOperator.__init__"),
 )
 POLICY_PLUGIN_MANAGER = Internal(
@@ -80,13 +82,13 @@ POLICY_PLUGIN_MANAGER = Internal(
     why="Cluster policies are Airflow's supported hook, but airflow_local_settings.py and the airflow.policy "
         "entry points are read once per process; the harness registers its policies for a session, on the "
         "manager the DagBag calls. 3.1 keeps it in a module global, 3.2 behind a cached function.",
-    distribution="apache-airflow-core", tested=CORE, used_by="policies.policy_manager",
+    distribution="apache-airflow-core", tested=CORE, used_by="policies.base.policy_manager",
 )
 INIT_DB = Internal(
     "db.initdb", "internal-import", "airflow.utils.db:initdb",
     why="dag.test() needs a migrated metadata DB; `airflow db migrate` does this in a new process (seconds "
         "of Airflow start-up), and its in-process command function is no more public than this.",
-    distribution="apache-airflow-core", tested=CORE, used_by="airflow_home.AirflowHome.migrate",
+    distribution="apache-airflow-core", tested=CORE, used_by="airflow.home.AirflowHome.migrate",
 )
 DAG_BAG = Internal(
     "DagBag", "moved-import", "airflow.dag_processing.dagbag:DagBag",
@@ -94,56 +96,56 @@ DAG_BAG = Internal(
     why="Parsing a DAG folder as the DAG processor does (import errors, cluster policies) takes a DagBag; "
         "Airflow 3 documents no public way. It moved in 3.2 (airflow.models.dagbag keeps a deprecated "
         "alias).",
-    distribution="apache-airflow-core", tested=CORE, used_by="runner.DagRunner.load",
+    distribution="apache-airflow-core", tested=CORE, used_by="airflow.runner.DagRunner.load",
 )
 COERCE_TO_CORE_TIMETABLE = Internal(
     "coerce_to_core_timetable", "moved-import", "airflow.serialization.encoders:coerce_to_core_timetable",
     by_line={"3.1": None},
     why="The scheduler and dag.test() compute runs with the core timetable, which 3.2 split from the SDK "
         "one a DAG holds; this is what dag.test() converts it with. On 3.1 the DAG holds the core one.",
-    distribution="apache-airflow-core", tested=CORE, used_by="scheduled_runs.core_timetable",
+    distribution="apache-airflow-core", tested=CORE, used_by="airflow.scheduled_runs.core_timetable",
 )
 GET_OR_CREATE_DAGRUN = Internal(
     "dagrun.get_or_create_dagrun", "patch", "airflow.models.dagrun:get_or_create_dagrun",
     why="dag.test() always creates a manual run (whose data interval differs from the scheduled run's) "
         "and has no run type argument; it imports this function when called, so standing in for it "
         "during one call makes it run the scheduled run instead.",
-    distribution="apache-airflow-core", tested={**CORE, **SDK}, used_by="scheduled_runs.as_scheduled",
+    distribution="apache-airflow-core", tested={**CORE, **SDK}, used_by="airflow.scheduled_runs.as_scheduled",
     check=names_in("get_or_create_dagrun", reader=DAG_TEST),
 )
 DAG_RUN = Internal(
     "DagRun", "internal-import", "airflow.models.dagrun:DagRun",
     why="The scheduled-run stand-in first deletes an earlier run of the same logical date, as "
         "get_or_create_dagrun does; only the metadata DB's model can.",
-    distribution="apache-airflow-core", tested=CORE, used_by="scheduled_runs.as_scheduled",
+    distribution="apache-airflow-core", tested=CORE, used_by="airflow.scheduled_runs.as_scheduled",
 )
 TASK_INSTANCE = Internal(
     "TaskInstance", "internal-import", "airflow.models.taskinstance:TaskInstance",
     why="A finished run's task instances, read from the metadata DB: dag.test() runs no API server to ask.",
-    distribution="apache-airflow-core", tested=CORE, used_by="xcom_readback.read_xcoms",
+    distribution="apache-airflow-core", tested=CORE, used_by="airflow.xcoms.read_xcoms",
 )
 XCOM_MODEL = Internal(
     "XComModel", "internal-import", "airflow.models.xcom:XComModel",
     why="XComs as stored (the raw column), so that they are decoded once, the way a downstream task gets "
         "them; TaskInstance.xcom_pull decodes twice. No API server runs under dag.test().",
-    distribution="apache-airflow-core", tested=CORE, used_by="xcom_readback.read_xcoms",
+    distribution="apache-airflow-core", tested=CORE, used_by="airflow.xcoms.read_xcoms",
 )
 XCOM_RESULT = Internal(
     "XComResult", "internal-import", "airflow.sdk.execution_time.comms:XComResult",
     why="What the execution API hands a task's XCom backend to decode; the read-back decodes the same way.",
-    distribution="apache-airflow-task-sdk", tested=SDK, used_by="xcom_readback.read_xcoms",
+    distribution="apache-airflow-task-sdk", tested=SDK, used_by="airflow.xcoms.read_xcoms",
 )
 RESOLVE_XCOM_BACKEND = Internal(
     "resolve_xcom_backend", "internal-import", "airflow.sdk.execution_time.xcom:resolve_xcom_backend",
     why="The XCom backend as the task SDK resolves it ([core] xcom_backend): a custom backend decodes too.",
-    distribution="apache-airflow-task-sdk", tested=SDK, used_by="xcom_readback.read_xcoms",
+    distribution="apache-airflow-task-sdk", tested=SDK, used_by="airflow.xcoms.read_xcoms",
 )
 RENDERED_FIELDS = Internal(
     "RenderedTaskInstanceFields", "internal-import",
     "airflow.models.renderedtifields:RenderedTaskInstanceFields",
     why="Each task's rendered template fields as the UI shows them, read from the metadata DB: no API "
         "server runs under dag.test().",
-    distribution="apache-airflow-core", tested=CORE, used_by="rendered_fields.read_rendered_fields",
+    distribution="apache-airflow-core", tested=CORE, used_by="airflow.rendered_fields.read_rendered_fields",
 )
 
 # -- cncf-kubernetes provider ------------------------------------------------------------------------
@@ -154,42 +156,42 @@ AWAIT_POD_COMPLETION = Internal(
     why="Its poll is a hard-coded time.sleep(2): no operator argument, connection extra or setting "
         "changes it, and pod_mutation_hook edits pods, not waits. The harness re-reads the pod every 0.1 s "
         "until it settles, then calls the provider's own.",
-    distribution=CNCF_DIST, tested=CNCF, used_by="k8s_waits.KubernetesWaits",
+    distribution=CNCF_DIST, tested=CNCF, used_by="policies.k8s_waits.KubernetesWaits",
 )
 FETCH_CONTAINER_LOGS = Internal(
     "PodManager.fetch_container_logs", "patch", f"{POD_MANAGER}:PodManager.fetch_container_logs",
     why="Wrapped only to know that a log follow is under way, for the container_is_running patch.",
-    distribution=CNCF_DIST, tested=CNCF, used_by="k8s_waits.KubernetesWaits",
+    distribution=CNCF_DIST, tested=CNCF, used_by="policies.k8s_waits.KubernetesWaits",
     check=names_in("container_is_running"),
 )
 CONTAINER_IS_RUNNING = Internal(
     "PodManager.container_is_running", "patch", f"{POD_MANAGER}:PodManager.container_is_running",
     why="When a followed log stream ends, the provider asks this once, then sleeps a hard-coded second "
         "and prints the last second's lines again; the harness re-reads for up to that second.",
-    distribution=CNCF_DIST, tested=CNCF, used_by="k8s_waits.LogFollowSettle",
+    distribution=CNCF_DIST, tested=CNCF, used_by="policies.k8s_waits.LogFollowSettle",
 )
 POD_PHASE = Internal(
     "PodPhase.terminal_states", "internal-import", f"{POD_MANAGER}:PodPhase.terminal_states",
     why="The completion patch stops re-reading where the provider's own loop would stop.",
-    distribution=CNCF_DIST, tested=CNCF, used_by="k8s_waits.settle_then_await",
+    distribution=CNCF_DIST, tested=CNCF, used_by="policies.k8s_waits.settle_then_await",
 )
 POD_EARLY_TERMINATION = Internal(
     "detect_pod_terminate_early_issues", "internal-import",
     f"{POD_MANAGER}:detect_pod_terminate_early_issues",
     why="The completion patch stops re-reading where the provider's own loop would stop.",
-    distribution=CNCF_DIST, tested=CNCF, used_by="k8s_waits.settle_then_await",
+    distribution=CNCF_DIST, tested=CNCF, used_by="policies.k8s_waits.settle_then_await",
 )
 CONTAINER_IS_COMPLETED = Internal(
     "container_is_completed", "internal-import",
     "airflow.providers.cncf.kubernetes.utils.container:container_is_completed",
     why="The completion patch stops re-reading where the provider's own loop would stop.",
-    distribution=CNCF_DIST, tested=CNCF, used_by="k8s_waits.settle_then_await",
+    distribution=CNCF_DIST, tested=CNCF, used_by="policies.k8s_waits.settle_then_await",
 )
 SIDECAR_CONTAINER_NAME = Internal(
     "PodDefaults.SIDECAR_CONTAINER_NAME", "internal-import",
     "airflow.providers.cncf.kubernetes.utils.xcom_sidecar:PodDefaults.SIDECAR_CONTAINER_NAME",
     why="The log-follow patch leaves the XCom sidecar's questions alone.",
-    distribution=CNCF_DIST, tested=CNCF, used_by="k8s_waits.LogFollowSettle",
+    distribution=CNCF_DIST, tested=CNCF, used_by="policies.k8s_waits.LogFollowSettle",
 )
 KPO_CACHED_HOOK = Internal(
     "KubernetesPodOperator cached hook", "private-attribute",
@@ -197,7 +199,7 @@ KPO_CACHED_HOOK = Internal(
     why="A hook or client built while the DAG was parsed is cached in the task's __dict__ (cached_property "
         "hook, client, pod_manager); a redirected task must drop them or it keeps the old cluster. The "
         "policy changes the arguments (the public part); no API drops the cache.",
-    distribution=CNCF_DIST, tested=CNCF, used_by="k8s_redirect.point_at",
+    distribution=CNCF_DIST, tested=CNCF, used_by="policies.k8s_redirect.point_at",
     check=is_cached_property,
 )
 
@@ -207,7 +209,8 @@ DOCKER_CACHED_HOOK = Internal(
     "DockerOperator cached hook", "private-attribute", f"{DOCKER_OPERATOR}.hook",
     why="The hook (and its API client) made from the DAG's docker_url is cached in the task's __dict__ "
         "(cached_property); a redirected task must drop it or it keeps the old daemon.",
-    distribution="apache-airflow-providers-docker", tested=DOCKER, used_by="docker_redirect.point_at",
+    distribution="apache-airflow-providers-docker", tested=DOCKER,
+    used_by="policies.docker_redirect.point_at",
     check=is_cached_property,
 )
 DOCKER_ON_KILL = Internal(
@@ -215,7 +218,8 @@ DOCKER_ON_KILL = Internal(
     why="It stops task.container through task.cli with Docker's 10 s grace, and no argument, connection or "
         "daemon setting shortens it; the harness gives the task instance an on_kill that first stops the "
         "same container (task.container, task.cli) within a second.",
-    distribution="apache-airflow-providers-docker", tested=DOCKER, used_by="docker_redirect.shorten_stop",
+    distribution="apache-airflow-providers-docker", tested=DOCKER,
+    used_by="policies.docker_redirect.shorten_stop",
     check=names_in("container", "cli", "stop"),
 )
 
@@ -225,14 +229,14 @@ KUBE_CONFIG_LOCATION = Internal(
     "kubernetes.config.kube_config:KUBE_CONFIG_DEFAULT_LOCATION",
     why="The client reads KUBECONFIG once, at import; code outside the operator family that loads the "
         "default kubeconfig during a run must get the harness's, not the developer's current context.",
-    distribution="kubernetes", tested={"kubernetes": "36.0.3"}, used_by="k8s_redirect (each run)",
+    distribution="kubernetes", tested={"kubernetes": "36.0.3"}, used_by="policies.k8s_redirect (each run)",
 )
 ASYNC_KUBE_CONFIG_LOCATION = Internal(
     "kubernetes_asyncio KUBE_CONFIG_DEFAULT_LOCATION", "patch",
     "kubernetes_asyncio.config.kube_config:KUBE_CONFIG_DEFAULT_LOCATION",
     why="As for the sync client, for the provider's async hook (deferrable operators).",
     distribution="kubernetes_asyncio", tested={"kubernetes_asyncio": "36.1.0"},
-    used_by="k8s_redirect (each run)",
+    used_by="policies.k8s_redirect (each run)",
     optional=True,
 )
 
@@ -242,7 +246,8 @@ KIND_CLUSTER_INIT = Internal(
     why="KindCluster(name, kubeconfig, image, kind_path, kubectl_path) always creates ./.pytest-kind/<name> "
         "in the working directory (the user's repository); the harness's subclass sets the same "
         "attributes itself, with its own folder, and uses create, delete and load_docker_image as they are.",
-    distribution="pytest-kind-ng", tested={"pytest-kind-ng": "26.7.0"}, used_by="cluster._KindCluster",
+    distribution="pytest-kind-ng", tested={"pytest-kind-ng": "26.7.0"},
+    used_by="kubernetes.cluster._KindCluster",
     check=sets_only("name", "image", "path", "kubeconfig_path", "kind_path", "kubectl_path", "platform"),
 )
 

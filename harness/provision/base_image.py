@@ -17,9 +17,9 @@ import docker
 import docker.errors
 
 from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.docker.registry_access import image_exists
 from airflow_e2e_harness.provision.rootfs import debootstrap, import_rootfs
 from airflow_e2e_harness.provision.steps import UnstampedStep
-from airflow_e2e_harness.registry import image_exists
 from airflow_e2e_harness.timing import Timer
 
 SUITE = "bookworm"

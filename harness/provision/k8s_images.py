@@ -21,11 +21,11 @@ import docker
 import docker.errors
 
 from airflow_e2e_harness.config import cache_dir
+from airflow_e2e_harness.docker.registry_access import image_exists
 from airflow_e2e_harness.provision.commands import run_logged
 from airflow_e2e_harness.provision.gobuild import KUBERNETES_VERSION, REGISTRY_VERSION, binaries
 from airflow_e2e_harness.provision.rootfs import debootstrap, import_rootfs
 from airflow_e2e_harness.provision.steps import ProvisionError, UnstampedStep, run_steps
-from airflow_e2e_harness.registry import image_exists
 from airflow_e2e_harness.timing import Timer
 
 LABEL = "harness.cache-key"

@@ -18,7 +18,8 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from airflow_e2e_harness.daemon import DockerDaemon
+from airflow_e2e_harness.docker.daemon import DockerDaemon
+from airflow_e2e_harness.docker.registry_access import image_exists, resolves
 from airflow_e2e_harness.provision.gobuild import (
     KUBERNETES_VERSION,
     KindBuild,
@@ -30,7 +31,6 @@ from airflow_e2e_harness.provision.gobuild import (
 from airflow_e2e_harness.provision.k8s_images import BuildImage, image_steps, registry_spec
 from airflow_e2e_harness.provision.node_image import NodePreload, node_steps
 from airflow_e2e_harness.provision.steps import ProvisionError, run_steps
-from airflow_e2e_harness.registry import image_exists, resolves
 from airflow_e2e_harness.timing import Timer
 
 STOCK_NODE_IMAGE = f"kindest/node:{KUBERNETES_VERSION}"

@@ -24,7 +24,8 @@ import docker
 import docker.errors
 
 from airflow_e2e_harness.config import cache_dir
-from airflow_e2e_harness.image_names import full_name
+from airflow_e2e_harness.docker.image_names import full_name
+from airflow_e2e_harness.docker.registry_access import image_exists
 from airflow_e2e_harness.provision.gobuild import KUBERNETES_VERSION, binaries
 from airflow_e2e_harness.provision.k8s_images import (
     LABEL,
@@ -36,7 +37,6 @@ from airflow_e2e_harness.provision.k8s_images import (
 )
 from airflow_e2e_harness.provision.rootfs import debootstrap, import_rootfs
 from airflow_e2e_harness.provision.steps import ProvisionError, UnstampedStep
-from airflow_e2e_harness.registry import image_exists
 from airflow_e2e_harness.timing import Timer
 from airflow_e2e_harness.waiting import WaitTimeout, wait_until
 

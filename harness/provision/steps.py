@@ -13,7 +13,7 @@ from pathlib import Path
 
 from airflow_e2e_harness.config import cache_dir
 from airflow_e2e_harness.errors import HarnessError
-from airflow_e2e_harness.leases import exclusive
+from airflow_e2e_harness.housekeeping.leases import exclusive
 from airflow_e2e_harness.timing import Timer, default_timer
 
 

@@ -18,9 +18,9 @@ import yaml
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
-from airflow_e2e_harness.cluster import Cluster
-from airflow_e2e_harness.manifests import ManifestError, Manifests
-from airflow_e2e_harness.pod_log import pod_log
+from airflow_e2e_harness.kubernetes.cluster import Cluster
+from airflow_e2e_harness.kubernetes.manifests import ManifestError, Manifests
+from airflow_e2e_harness.kubernetes.pod_log import pod_log
 from airflow_e2e_harness.session import E2ESession
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kind]

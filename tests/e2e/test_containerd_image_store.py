@@ -19,7 +19,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from airflow_e2e_harness.containers import SESSION_LABEL
+from airflow_e2e_harness.docker.containers import SESSION_LABEL
 from airflow_e2e_harness.session import E2ESession
 from tests.e2e.conftest import OUTER_CACHE
 from tests.e2e.containerd_store import STORE_DRIVER, ContainerdStoreEngine, hand_over

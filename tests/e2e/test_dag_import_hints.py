@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_e2e_harness.runner import DagImportError
+from airflow_e2e_harness.airflow.runner import DagImportError
 from airflow_e2e_harness.session import E2ESession
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from airflow_e2e_harness.containers import SESSION_LABEL
+from airflow_e2e_harness.docker.containers import SESSION_LABEL
 from tests.e2e.expected import FAILURE_MARKER, SCENARIOS, probe_payload
 from tests.e2e.expected import PROBE_DS as DS
 from tests.e2e.expected import XCOMS_DAGS as DAGS

@@ -29,7 +29,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.rest import ApiException
 
-from airflow_e2e_harness.containers import SESSION_LABEL
+from airflow_e2e_harness.docker.containers import SESSION_LABEL
 from airflow_e2e_harness.environment import KindEnvironment
 from airflow_e2e_harness.session import E2ESession
 from tests.e2e.claim_inputs.check import check_staged_inputs, words_environment
@@ -257,7 +257,7 @@ def test_an_existing_cluster_runs_the_dag_through_a_registry(
 
 def _recorded_clusters() -> set[str]:
     """Clusters the harness has a record of (this session's, pytest-xdist siblings')."""
-    from airflow_e2e_harness.cluster_state import ClusterState
+    from airflow_e2e_harness.kubernetes.cluster_state import ClusterState
 
     return {state.name for state in ClusterState.folders() if state.recorded()}
 

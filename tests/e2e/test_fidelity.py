@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client as k8s
 
+from airflow_e2e_harness.docker.images import ImageBuildError
 from airflow_e2e_harness.environment import DockerEnvironment, KindEnvironment
-from airflow_e2e_harness.images import ImageBuildError
 from airflow_e2e_harness.session import E2ESession
 from tests.e2e.expected import SCENARIOS
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_e2e_harness.containers import SESSION_LABEL
+from airflow_e2e_harness.docker.containers import SESSION_LABEL
 from airflow_e2e_harness.environment import DockerEnvironment, KindEnvironment
 from tests.e2e.expected import SCENARIOS, XCOMS_DAGS
 from tests.e2e.inner_session import interrupt, start_inner, stop_inner, wait_for_session, wait_until

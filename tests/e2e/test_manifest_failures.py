@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_e2e_harness.manifests import ManifestError
+from airflow_e2e_harness.kubernetes.manifests import ManifestError
 from airflow_e2e_harness.session import E2ESession
 from tests.e2e.expected import TASKFLOW
 

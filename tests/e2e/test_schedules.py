@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import pytest
 
 from airflow_e2e_harness import NotOnSchedule
+from airflow_e2e_harness.airflow.schedule_drift import HISTORY, IDENTITY, INTERVAL, RUN_TYPE
 from airflow_e2e_harness.environment import DockerEnvironment
-from airflow_e2e_harness.schedule_drift import HISTORY, IDENTITY, INTERVAL, RUN_TYPE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 

@@ -14,10 +14,10 @@ import docker
 import pytest
 from docker.models.containers import Container
 
-from airflow_e2e_harness.cluster_state import KIND_CLUSTER_LABEL, ClusterState
-from airflow_e2e_harness.containers import SESSION_LABEL
+from airflow_e2e_harness.docker.containers import SESSION_LABEL
 from airflow_e2e_harness.environment import KindEnvironment
-from airflow_e2e_harness.session_records import records_dir
+from airflow_e2e_harness.housekeeping.session_records import records_dir
+from airflow_e2e_harness.kubernetes.cluster_state import KIND_CLUSTER_LABEL, ClusterState
 from tests.e2e.expected import PROBE_DS, SCENARIOS, XCOMS_DAGS
 from tests.e2e.inner_session import start_inner, stop_inner, wait_for_session, wait_until
 

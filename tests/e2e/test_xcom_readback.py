@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from airflow_e2e_harness.airflow_home import AirflowHome
-from airflow_e2e_harness.runner import DagRunner, RunResult
+from airflow_e2e_harness.airflow.home import AirflowHome
+from airflow_e2e_harness.airflow.runner import DagRunner, RunResult
+from airflow_e2e_harness.airflow.xcoms import read_xcoms
 from airflow_e2e_harness.session import E2ESession
-from airflow_e2e_harness.xcom_readback import read_xcoms
 from tests.e2e.expected import PROBE_DS, XCOMS_DAGS
 
 pytestmark = [pytest.mark.e2e]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from airflow_e2e_harness.airflow3_hints import hints_for
+from airflow_e2e_harness.airflow.hints import hints_for
 
 
 def test_schedule_interval() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_e2e_harness.airflow_home import AirflowHome
-from airflow_e2e_harness.runner import to_logical_date
+from airflow_e2e_harness.airflow.home import AirflowHome
+from airflow_e2e_harness.airflow.runner import to_logical_date
 
 
 def test_each_dag_folder_becomes_a_bundle_and_env_is_restored(

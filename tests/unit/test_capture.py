@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from airflow_e2e_harness.capture import split_by_task, tee_output
+from airflow_e2e_harness.airflow.capture import split_by_task, tee_output
 
 LOG = """\
 preamble

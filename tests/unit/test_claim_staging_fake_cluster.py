@@ -23,11 +23,19 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
-from airflow_e2e_harness import claim_copy, environment
-from airflow_e2e_harness.claim_copy import CHUNK, STAGE_LIMIT, ClaimCopyError, pack, stage_claim, tree_state
+from airflow_e2e_harness import environment
+from airflow_e2e_harness.airflow.runner import RunResult
 from airflow_e2e_harness.environment import KindEnvironment
-from airflow_e2e_harness.k8s_redirect import KubernetesRedirect
-from airflow_e2e_harness.runner import RunResult
+from airflow_e2e_harness.kubernetes import claim_copy
+from airflow_e2e_harness.kubernetes.claim_copy import (
+    CHUNK,
+    STAGE_LIMIT,
+    ClaimCopyError,
+    pack,
+    stage_claim,
+    tree_state,
+)
+from airflow_e2e_harness.policies.k8s_redirect import KubernetesRedirect
 from airflow_e2e_harness.session import E2ESession
 from airflow_e2e_harness.timing import Timer
 

@@ -10,7 +10,7 @@ import docker.errors
 import pytest
 
 from airflow_e2e_harness import waiting
-from airflow_e2e_harness.containers import LOG_LINES, ContainerNotReady, ServiceContainer
+from airflow_e2e_harness.docker.containers import LOG_LINES, ContainerNotReady, ServiceContainer
 from airflow_e2e_harness.timing import Timer
 
 

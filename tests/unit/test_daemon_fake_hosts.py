@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_e2e_harness.daemon import DaemonUnavailable, DockerDaemon
+from airflow_e2e_harness.docker.daemon import DaemonUnavailable, DockerDaemon
 
 
 def test_unreachable_daemons_give_an_actionable_error(

@@ -11,9 +11,9 @@ from socketserver import UnixStreamServer
 
 import pytest
 
-from airflow_e2e_harness import daemon as daemon_module
-from airflow_e2e_harness.daemon import DaemonUnavailable, DockerDaemon
-from airflow_e2e_harness.docker_endpoint import ContextNotFound, candidates
+from airflow_e2e_harness.docker import daemon as daemon_module
+from airflow_e2e_harness.docker.daemon import DaemonUnavailable, DockerDaemon
+from airflow_e2e_harness.docker.endpoint import ContextNotFound, candidates
 
 
 def write_context(config_dir: Path, name: str, host: str, *, tls: bool = False) -> None:

@@ -6,7 +6,7 @@ import pytest
 from airflow.providers.docker.operators.docker import DockerOperator
 from airflow.providers.docker.operators.docker_swarm import DockerSwarmOperator
 
-from airflow_e2e_harness.docker_redirect import (
+from airflow_e2e_harness.policies.docker_redirect import (
     DockerRedirect,
     DockerTarget,
     NoDaemonError,

@@ -7,7 +7,7 @@ import functools
 
 import pytest
 
-from airflow_e2e_harness.airflow_prestart import keep_one_execution_api, restore_execution_api
+from airflow_e2e_harness.airflow.prestart import keep_one_execution_api, restore_execution_api
 
 
 def test_an_uncached_builder_is_wrapped_so_that_every_task_gets_the_same_api(

@@ -9,9 +9,13 @@ import pytest
 import yaml
 from kubernetes import client as k8s
 
-from airflow_e2e_harness.existing_cluster import ClusterUnreachable, minified_kubeconfig, registry_reference
-from airflow_e2e_harness.image_registry import RegistryError
-from airflow_e2e_harness.image_rewrite import ImageRewrite, rewrite_manifest_images
+from airflow_e2e_harness.kubernetes.existing_cluster import (
+    ClusterUnreachable,
+    minified_kubeconfig,
+    registry_reference,
+)
+from airflow_e2e_harness.kubernetes.local_registry import RegistryError
+from airflow_e2e_harness.policies.image_rewrite import ImageRewrite, rewrite_manifest_images
 
 USERS_KUBECONFIG = {
     "apiVersion": "v1", "kind": "Config", "current-context": "prod",

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from airflow_e2e_harness.containers import SESSION_LABEL
-from airflow_e2e_harness.foreign_namespaces import RECORD, label_namespaces, remember, sweep
+from airflow_e2e_harness.docker.containers import SESSION_LABEL
+from airflow_e2e_harness.kubernetes.foreign_namespaces import RECORD, label_namespaces, remember, sweep
 
 
 def test_namespace_documents_carry_the_session_label_and_nothing_else_does() -> None:

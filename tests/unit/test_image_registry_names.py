@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_e2e_harness.image_names import ImageName, full_name
+from airflow_e2e_harness.docker.image_names import ImageName, full_name
 
 
 @pytest.mark.parametrize(("tag", "expected"), [

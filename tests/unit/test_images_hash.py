@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from airflow_e2e_harness.images import TaskImages, context_hash, declares_base_arg
+from airflow_e2e_harness.docker.images import TaskImages, context_hash, declares_base_arg
 
 
 def make_context(root: Path) -> Path:

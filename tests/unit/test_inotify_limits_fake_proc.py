@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_e2e_harness import cluster
-from airflow_e2e_harness.cluster import raise_inotify_limits
+from airflow_e2e_harness.kubernetes import cluster
+from airflow_e2e_harness.kubernetes.cluster import raise_inotify_limits
 
 
 def fake_proc(tmp_path: Path, instances: int, watches: int) -> Path:

@@ -204,7 +204,7 @@ def test_uninstall_all_undoes_every_patch_still_installed_newest_first() -> None
 def test_the_execution_api_cache_goes_back_at_session_end(monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow.sdk.execution_time import supervisor
 
-    from airflow_e2e_harness.airflow_prestart import keep_one_execution_api
+    from airflow_e2e_harness.airflow.prestart import keep_one_execution_api
     from airflow_e2e_harness.session import E2ESession
 
     assert "uninstall_all()" in inspect.getsource(E2ESession.stop)

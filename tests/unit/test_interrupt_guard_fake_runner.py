@@ -16,7 +16,12 @@ import types
 
 import pytest
 
-from airflow_e2e_harness.interrupts import TASK_RUNNER_MODULE, Interrupted, InterruptGuard, _before_task
+from airflow_e2e_harness.airflow.interrupts import (
+    TASK_RUNNER_MODULE,
+    Interrupted,
+    InterruptGuard,
+    _before_task,
+)
 
 RUNNER_SOURCE = '''
 import signal

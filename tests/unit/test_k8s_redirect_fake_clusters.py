@@ -39,10 +39,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from airflow_e2e_harness.airflow.runner import DagRunner, RunResult
 from airflow_e2e_harness.fixtures.plugin import SESSION_KEY
-from airflow_e2e_harness.k8s_redirect import CONN_ID, CONN_ID_WITH_PATH, KubernetesRedirect, NoClusterError
-from airflow_e2e_harness.policies import hookimpl, policy_manager
-from airflow_e2e_harness.runner import DagRunner, RunResult
+from airflow_e2e_harness.policies.base import hookimpl, policy_manager
+from airflow_e2e_harness.policies.k8s_redirect import (
+    CONN_ID,
+    CONN_ID_WITH_PATH,
+    KubernetesRedirect,
+    NoClusterError,
+)
 
 SERVER_LIFETIME = 600.0  # seconds; a fake API never outlives a stuck test by more
 STARTUP_TIMEOUT = 10

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from airflow_e2e_harness.k8s_redirect import KubernetesRedirect
+from airflow_e2e_harness.policies.k8s_redirect import KubernetesRedirect
 
 
 class KubernetesPodOperator:

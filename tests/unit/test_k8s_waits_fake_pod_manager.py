@@ -9,8 +9,8 @@ from typing import Any
 import pendulum
 import pytest
 
-from airflow_e2e_harness import k8s_waits
-from airflow_e2e_harness.k8s_waits import (
+from airflow_e2e_harness.policies import k8s_waits
+from airflow_e2e_harness.policies.k8s_waits import (
     COMPLETION_POLL,
     LOG_RESUME_WAIT,
     PATCHED,

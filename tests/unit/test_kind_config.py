@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from airflow_e2e_harness.cluster import render_kind_config
+from airflow_e2e_harness.kubernetes.cluster import render_kind_config
 from airflow_e2e_harness.provision.steps import ProvisionError
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from airflow_e2e_harness.leases import Holder, Leases, process_start_time
+from airflow_e2e_harness.housekeeping.leases import Holder, Leases, process_start_time
 
 
 def dead_pid() -> int:

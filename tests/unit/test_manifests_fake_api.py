@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from airflow_e2e_harness import manifests, waiting
-from airflow_e2e_harness.manifests import ManifestError, Manifests, load_documents
+from airflow_e2e_harness import waiting
+from airflow_e2e_harness.kubernetes import manifests
+from airflow_e2e_harness.kubernetes.manifests import ManifestError, Manifests, load_documents
+from airflow_e2e_harness.kubernetes.workload_failures import SETTLE
 from airflow_e2e_harness.timing import Timer
-from airflow_e2e_harness.workload_failures import SETTLE
 from tests.unit.fake_k8s_api import (
     NS,
     FakeKubeApi,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_e2e_harness.manifests import Document, ManifestError, load_documents, origin
+from airflow_e2e_harness.kubernetes.manifests import Document, ManifestError, load_documents, origin
 
 GOOD = """\
 # the API

@@ -7,7 +7,7 @@ from typing import Any
 import pendulum
 
 from airflow_e2e_harness.environment import move_to_namespace
-from airflow_e2e_harness.namespace_map import NamespaceMap
+from airflow_e2e_harness.policies.namespace_map import NamespaceMap
 
 
 def tasks() -> dict[str, Any]:

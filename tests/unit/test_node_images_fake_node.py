@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from airflow_e2e_harness.node_images import NodeImage, node_images
+from airflow_e2e_harness.kubernetes.node_images import NodeImage, node_images
 
 CONFIG = "sha256:" + "c" * 64
 MANIFEST = "sha256:" + "m" * 64

@@ -14,9 +14,9 @@ from typing import Any
 import docker.errors
 import pytest
 
-from airflow_e2e_harness import ownership
-from airflow_e2e_harness.containers import SESSION_LABEL
-from airflow_e2e_harness.ownership import (
+from airflow_e2e_harness.docker import ownership
+from airflow_e2e_harness.docker.containers import SESSION_LABEL
+from airflow_e2e_harness.docker.ownership import (
     SCRIPT,
     Owner,
     Ownership,

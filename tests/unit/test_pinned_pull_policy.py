@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kubernetes.client import models as k8s
 
-from airflow_e2e_harness.image_rewrite import ImageRewrite, pin_manifest_images
+from airflow_e2e_harness.policies.image_rewrite import ImageRewrite, pin_manifest_images
 
 
 def pod(*containers: tuple[str, str | None]) -> k8s.V1Pod:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kubernetes.client import models as k8s
 
-from airflow_e2e_harness.pod_ends import PodEnd, pod_ends, rejected_pod
+from airflow_e2e_harness.kubernetes.pod_ends import PodEnd, pod_ends, rejected_pod
 
 
 def terminated(name: str, code: int, reason: str) -> k8s.V1ContainerStatus:

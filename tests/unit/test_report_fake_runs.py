@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from airflow_e2e_harness.report import render, write_report
-from airflow_e2e_harness.runner import RunResult, TaskResult
+from airflow_e2e_harness.airflow.report import render, write_report
+from airflow_e2e_harness.airflow.runner import RunResult, TaskResult
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ import pendulum
 from airflow.providers.docker.operators.docker import DockerOperator
 from airflow.sdk import DAG
 
-from airflow_e2e_harness.retries import FastRetries
+from airflow_e2e_harness.policies.retries import FastRetries
 
 
 def test_a_task_with_retries_retries_at_once() -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from airflow_e2e_harness.runner import DagRunFailed, RunResult, TaskResult
+from airflow_e2e_harness.airflow.runner import DagRunFailed, RunResult, TaskResult
 
 WHEN = datetime(2026, 1, 5, tzinfo=UTC)
 

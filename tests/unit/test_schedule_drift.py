@@ -7,7 +7,7 @@ from typing import Any
 
 import pendulum
 
-from airflow_e2e_harness.schedule_drift import (
+from airflow_e2e_harness.airflow.schedule_drift import (
     HISTORY,
     IDENTITY,
     INTERVAL,
@@ -15,7 +15,7 @@ from airflow_e2e_harness.schedule_drift import (
     schedule_drift,
     template_variables,
 )
-from airflow_e2e_harness.scheduled_runs import manual_plan, scheduled_plan
+from airflow_e2e_harness.airflow.scheduled_runs import manual_plan, scheduled_plan
 
 DAY = pendulum.datetime(2026, 1, 5, tz="UTC")
 

@@ -11,7 +11,7 @@ from typing import Any
 import pendulum
 import pytest
 
-from airflow_e2e_harness.scheduled_runs import (
+from airflow_e2e_harness.airflow.scheduled_runs import (
     NotOnSchedule,
     TooManyRuns,
     Unscheduled,

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from kubernetes import client as k8s
 
-from airflow_e2e_harness import workload_failures
-from airflow_e2e_harness.pod_watch import UNSCHEDULABLE_GRACE
-from airflow_e2e_harness.workload_failures import (
+from airflow_e2e_harness.kubernetes import workload_failures
+from airflow_e2e_harness.kubernetes.pod_watch import UNSCHEDULABLE_GRACE
+from airflow_e2e_harness.kubernetes.workload_failures import (
     CRASHED,
     LOG_LINES,
     SETTLE,

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from airflow_e2e_harness.airflow.runner import RunResult
     from airflow_e2e_harness.environment import KindEnvironment
-    from airflow_e2e_harness.runner import RunResult
     from airflow_e2e_harness.session import E2ESession
 
 CLAIM_INPUTS = Path(__file__).resolve().parent
