@@ -14,7 +14,7 @@ from airflow_e2e_harness.policies.retries import FastRetries
 def test_a_task_with_retries_retries_at_once() -> None:
     with DAG("d", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
         task = DockerOperator(task_id="t", image="etl", retries=3, retry_delay=timedelta(minutes=5),
-                              retry_exponential_backoff=2)
+                              retry_exponential_backoff=True)  # a bool on 3.1, a factor on 3.3
     policy = FastRetries()
 
     policy.task_policy(task)
