@@ -181,14 +181,15 @@ def _measure(
     timer = session.timer
     with ExitStack() as stack:
         with timer.phase("daemon") as p:
-            client = session.docker_client
+            client = session.start_daemon().client
+            assert client is not None
         numbers["daemon"] = p.seconds
         with timer.phase("provisioning") as p:
-            session.python_base  # noqa: B018 - resolved (and built if need be) now, to time it apart
-            session.kind_assets  # noqa: B018
+            session.resolve_python_base()  # built if need be now, to time it apart
+            session.provision_kind()
         numbers["provisioning"] = p.seconds
         with timer.phase("cluster create") as p:
-            cluster = session.cluster
+            cluster = session.start_cluster()
         numbers["cluster create"] = p.seconds
 
         # -- Docker: each day through the harness, then on the floor ------------------------

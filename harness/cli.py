@@ -22,9 +22,9 @@ def cmd_provision(args: argparse.Namespace) -> int:
         keep=KeepOptions(daemon=args.keep_daemon), kind=KindOptions(node_image=args.kind_image),
     )
     with session:
-        session.python_base  # noqa: B018 - resolving it builds the local base when needed
+        session.resolve_python_base()  # builds the local base where no registry answers
         if args.kind:
-            session.timer.log(f"kind assets: {session.kind_assets}")
+            session.timer.log(f"kind assets: {session.provision_kind()}")
     print(session.timer.summary(), file=sys.stderr)
     return 0
 

@@ -176,7 +176,7 @@ class Environment(Lifecycle):
         :raises NotOnSchedule: no scheduled run falls in the range.
         """
         with environ(self.run_environment()):
-            plans = self.session.runner.plan_catchup(self.dags, dag_id, start, end)
+            plans = self.session.start_airflow().plan_catchup(self.dags, dag_id, start, end)
         return [self.run_scheduled(dag_id, plan.logical_date) for plan in plans]
 
     def schedule_drift(self, dag_id: str, logical_date: date | datetime | str) -> ScheduleDrift:
@@ -188,7 +188,7 @@ class Environment(Lifecycle):
         import pendulum
 
         with environ(self.run_environment()):
-            dag = self.session.runner.get_dag(self.dags, dag_id)
+            dag = self.session.start_airflow().get_dag(self.dags, dag_id)
         when = to_logical_date(logical_date)
         return schedule_drift(dag, manual_plan(dag, when, pendulum.now("UTC")), scheduled_plan(dag, when))
 
@@ -199,7 +199,7 @@ class Environment(Lifecycle):
         s = self.session
         self._before_run()
         with environ(self.run_environment()), self._kubernetes_target(), self._docker_target():
-            result = s.runner.run(
+            result = s.start_airflow().run(
                 self.dags, dag_id, logical_date, run_conf=conf, observers=self.observers(),
                 scheduled=scheduled,
             )
@@ -264,7 +264,8 @@ class DockerEnvironment(Environment):
     @contextmanager
     def _up(self) -> Iterator[None]:
         s = self.session
-        client = s.docker_client
+        client = s.start_daemon().client
+        assert client is not None
         self.data_dir.mkdir(parents=True, exist_ok=True)
         s.ownership.register(self.data_dir, images=self.images)  # handed back at the session's end too
         with ExitStack() as stack:
@@ -361,7 +362,9 @@ class KindEnvironment(Environment):
 
     @contextmanager
     def _up(self) -> Iterator[None]:
-        s, cluster = self.session, self.cluster
+        s = self.session
+        s.provision_kind()  # the sidecar image, on an existing cluster too
+        cluster = s.start_cluster()
         sidecar = s.kind_assets.sidecar_image
         cluster.load_images([*self.images, *([sidecar] if sidecar else [])])  # what the nodes lack (kind)
         if self.existing:  # the manifests' workloads pull the pushed images too

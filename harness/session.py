@@ -1,9 +1,12 @@
-"""E2ESession: what one test session shares, started on first use and stopped in reverse.
+"""E2ESession: what one test session shares, started when first needed and stopped in reverse.
 
 A session owns its identity (labels, artifact folder, scratch space), the
-private Airflow home, the timer and the failure bundle; the Docker daemon,
-the Python base, the kind assets and the kind cluster come up the first time
-something asks for them, so a Docker-only suite never provisions kind.
+private Airflow home, the timer and the failure bundle. The Docker daemon, the
+Python base, the kind assets, the kind cluster and Airflow's one-time start
+come up by explicit calls (``start_daemon``, ``resolve_python_base``,
+``provision_kind``, ``start_cluster``, ``start_airflow``), which environments
+make as they start, so a Docker-only suite never provisions kind; reading a
+property (``daemon``, ``cluster``, ...) never starts anything.
 Environments (:mod:`airflow_e2e_harness.environment`) are made from it with
 :meth:`E2ESession.docker` and :meth:`E2ESession.kind`.
 """
@@ -31,7 +34,7 @@ from airflow_e2e_harness.docker.containers import SESSION_LABEL, remove_session_
 from airflow_e2e_harness.docker.daemon import DockerDaemon
 from airflow_e2e_harness.docker.images import BuiltImage, TaskImages, resolve_python_base
 from airflow_e2e_harness.docker.ownership import Owner, Ownership
-from airflow_e2e_harness.errors import ConfigurationError
+from airflow_e2e_harness.errors import ConfigurationError, HarnessError
 from airflow_e2e_harness.housekeeping.bundle import FailureBundle
 from airflow_e2e_harness.housekeeping.leases import Holder
 from airflow_e2e_harness.housekeeping.session_records import SessionRecord, mark_scratch, unmark_scratch
@@ -55,6 +58,15 @@ if TYPE_CHECKING:
     from airflow_e2e_harness.provision.kind_assets import KindAssets
 
 Images = Mapping[str, "str | os.PathLike[str]"] | str | os.PathLike[str]
+
+
+class NotStarted(HarnessError, RuntimeError):
+    """A shared resource was read before anything started it: starting is an explicit call."""
+
+    def __init__(self, what: str, method: str) -> None:
+        super().__init__(f"{what} is not started: call E2ESession.{method} first, or enter an environment "
+                         "that needs it (airflow_e2e.docker(...) / airflow_e2e.kind(...))")
+        self.what, self.method = what, method
 
 
 @dataclass
@@ -266,10 +278,10 @@ class E2ESession(Lifecycle):
 
         return write_report(self.runs, self.report_path, f"airflow-e2e session {self.id}")
 
-    # -- shared resources, started on first use --------------------------------------------
-    @property
-    def daemon(self) -> DockerDaemon:
-        """The user's Docker daemon when one answers, else one the harness starts (and stops)."""
+    # -- shared resources: started by an explicit call, read through properties -----------------
+    def start_daemon(self) -> DockerDaemon:
+        """The user's Docker daemon when one answers, else one the harness starts (and stops);
+        the first call also sweeps what killed sessions left there. Idempotent."""
         if self._daemon is None:
             # A kept cluster lives in the daemon's containers: keeping it keeps the daemon too.
             keep = self.keep.daemon or self.keep.cluster
@@ -277,6 +289,13 @@ class E2ESession(Lifecycle):
             self._daemon = self._stack.enter_context(daemon)
             self._stack.enter_context(environ(daemon.env()))  # DockerOperator, kind, docker CLI
             self._sweep_dead_sessions()
+        return self._daemon
+
+    @property
+    def daemon(self) -> DockerDaemon:
+        """The session's Docker daemon, once :meth:`start_daemon` (or an environment) started it."""
+        if self._daemon is None:
+            raise NotStarted("the session's Docker daemon", "start_daemon()")
         return self._daemon
 
     def _sweep_dead_sessions(self) -> None:
@@ -310,45 +329,60 @@ class E2ESession(Lifecycle):
         return DockerTarget(daemon.url, label, tls=daemon.tls, built=built_names(images),
                             connections=frozenset(connections), swarm_manager=swarm_manager)
 
-    @property
-    def python_base(self) -> str | None:
-        """The base passed as PYTHON_BASE: None (stock, as written) or the local stand-in."""
+    def resolve_python_base(self) -> str | None:
+        """The base passed as PYTHON_BASE: None (stock, as written) or the local stand-in, built
+        now where no registry answers. Starts the daemon. Idempotent."""
         if not self._python_base_known:
-            self._python_base = resolve_python_base(self.docker_client, self.timer)
+            self._python_base = resolve_python_base(self.start_daemon().client, self.timer)
             self._python_base_known = True
         return self._python_base
 
-    @property
-    def kind_assets(self) -> KindAssets:
+    def provision_kind(self) -> KindAssets:
+        """kind, kubectl, the node image and the sidecar: the stock ones, or built here where no
+        registry answers (cached). Starts the daemon. Idempotent."""
         if self._assets is None:
             from airflow_e2e_harness.provision.kind_assets import provision_kind
 
             opts = self.kind_options
             self._assets = provision_kind(
-                self.daemon, self.timer, opts.node_image,
+                self.start_daemon(), self.timer, opts.node_image,
                 kind_bin=opts.kind_bin, kubectl_bin=opts.kubectl_bin,
             )
         return self._assets
 
     @property
-    def cluster(self) -> Cluster | ExistingCluster:
+    def kind_assets(self) -> KindAssets:
+        if self._assets is None:
+            raise NotStarted("the kind assets", "provision_kind()")
+        return self._assets
+
+    def start_cluster(self) -> Cluster | ExistingCluster:
         """A Ready kind cluster, deleted at the end unless kept (or not ours); or, with
-        ``KindOptions.kubeconfig``, an existing cluster, never created or deleted."""
+        ``KindOptions.kubeconfig``, an existing cluster, never created or deleted. Idempotent."""
         if self._cluster is None:
             if self.kind_options.existing:
+                self.start_daemon()
                 self._cluster = self._stack.enter_context(self._existing_cluster())
                 self.bundle.add_source("cluster", self._cluster.export_logs)
                 return self._cluster
             from airflow_e2e_harness.kubernetes.cluster import Cluster
 
+            assets = self.provision_kind()
             cluster = Cluster(
-                self.kind_assets, self.daemon.env(), self.docker_client, name=self.cluster_name,
+                assets, self.daemon.env(), self.docker_client, name=self.cluster_name,
                 session=self.id, keep=self.keep.cluster, run_dir=self.scratch / "kind",
                 config=self.kind_options.config, timer=self.timer,
             )
             self._cluster = self._stack.enter_context(cluster)
             self.bundle.add_source("kind", cluster.export_logs)
             cluster.registry_factory = self._start_registry  # started by the first load that needs it
+        return self._cluster
+
+    @property
+    def cluster(self) -> Cluster | ExistingCluster:
+        """The session's cluster, once :meth:`start_cluster` (or a kind environment) started it."""
+        if self._cluster is None:
+            raise NotStarted("the session's cluster", "start_cluster()")
         return self._cluster
 
     def _existing_cluster(self) -> ExistingCluster:
@@ -390,9 +424,9 @@ class E2ESession(Lifecycle):
             self.timer.log(f"image registry: could not start ({err}); images load with kind load")
             return None
 
-    @property
-    def runner(self) -> DagRunner:
-        """Runs DAGs; Airflow's one-time start happens here, as a phase of its own, before the first run."""
+    def start_airflow(self) -> DagRunner:
+        """Airflow's one-time start (a phase of its own, before the first run); returns the runner
+        that runs DAGs. Idempotent."""
         runner = self._new_runner()
         runner.warm_up()
         return runner
@@ -429,8 +463,9 @@ class E2ESession(Lifecycle):
         mapping = self.resolve_images(images)
         if not mapping:
             return {}
+        base = self.resolve_python_base()
         builder = TaskImages(
-            self.docker_client, mapping, python_base=self.python_base,
+            self.docker_client, mapping, python_base=base,
             log_dir=self.artifacts_path / "builds", timer=self.timer,
         )
         return builder.build_all()

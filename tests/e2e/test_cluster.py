@@ -31,7 +31,7 @@ FATAL_WAITING = {"ErrImageNeverPull", "CreateContainerError", "InvalidImageName"
 
 @pytest.fixture(scope="module")
 def cluster(airflow_e2e: E2ESession) -> Cluster:
-    return airflow_e2e.cluster
+    return airflow_e2e.start_cluster()  # type: ignore[return-value]
 
 
 @pytest.fixture(scope="module")

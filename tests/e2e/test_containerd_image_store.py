@@ -38,7 +38,7 @@ MOVIELENS = Path({movielens!r})
 
 
 def test_dag_runs_on_the_containerd_store(airflow_e2e):
-    driver = dict(airflow_e2e.docker_client.info()["DriverStatus"])
+    driver = dict(airflow_e2e.start_daemon().client.info()["DriverStatus"])
     with airflow_e2e.kind(
         dags=MOVIELENS / "dags", images=MOVIELENS / "images",
         manifests=MOVIELENS / "manifests" / "*.yaml", namespace="movielens",
@@ -63,11 +63,11 @@ def test_a_users_session_on_a_containerd_image_store_engine(
     airflow_e2e: E2ESession, tmp_path: Path,
 ) -> None:
     day = DAYS[0]
-    outer = airflow_e2e.docker_client
+    outer = airflow_e2e.start_daemon().client
     # Task images are built here: their pip installs need PyPI, which this machine's containers
     # reach only from Docker's own bridge with NAT; the test engine keeps the host's iptables alone.
     tags = sorted(airflow_e2e.build_images(MOVIELENS / "images"))
-    base = airflow_e2e.python_base
+    base = airflow_e2e.resolve_python_base()
     timer = airflow_e2e.timer
     with ExitStack() as stack:
         with timer.phase("containerd-store engine start"):

@@ -118,13 +118,14 @@ def test_pods_run_the_images_built_here(fidelity_k8s, probe, airflow_e2e) -> Non
     assert run.tasks["flaky"].try_number == 3
     assert run.retried_at_once() == {"flaky": "retries=3, retry_delay=300s"}
     core = k8s.CoreV1Api(airflow_e2e.cluster.api)
-    node = airflow_e2e.cluster.nodes()[0]
+    nodes = {node.name: node for node in airflow_e2e.cluster.nodes()}  # a node container is named as its node
     for task, image in POD_TASKS.items():
         assert token in run.tasks[task].log, run.tasks[task].log_tail()
         pods = core.list_namespaced_pod(fidelity_k8s.namespace, label_selector=f"task_id={task}").items
         pod = max(pods, key=lambda p: p.metadata.creation_timestamp)  # a kept cluster has earlier runs'
         status = pod.status.container_statuses[0]
-        assert config_digest(node, status.image_id) == airflow_e2e.docker_client.images.get(image).id, task
+        built = airflow_e2e.docker_client.images.get(image).id
+        assert config_digest(nodes[pod.spec.node_name], status.image_id) == built, task
         assert pod.spec.containers[0].image_pull_policy == "IfNotPresent"
 
 

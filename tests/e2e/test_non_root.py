@@ -204,7 +204,7 @@ def workdir(user: User) -> Iterator[Path]:
 @pytest.fixture
 def docker_socket(airflow_e2e: E2ESession, user: User) -> Iterator[Path]:
     """The session's daemon behind a root:docker 660 socket any user can reach (see socket_relay)."""
-    url = airflow_e2e.daemon.url
+    url = airflow_e2e.start_daemon().url
     if not url.startswith("unix://"):
         pytest.skip(f"the session's daemon is at {url}: the relay forwards to a unix socket only")
     folder = Path(tempfile.mkdtemp(prefix="harness-docker-", dir="/run"))

@@ -95,7 +95,7 @@ def test_readme_example_in_a_user_project_on_airflow_31(
     assert '"editable": true' not in probe[3], probe
 
     env = dict(os.environ)
-    env["DOCKER_HOST"] = airflow_e2e.daemon.url  # the session's daemon; HOME (so the cache) is shared
+    env["DOCKER_HOST"] = airflow_e2e.start_daemon().url  # the session's daemon; HOME (so the cache) is shared
     html_report = tmp_path / "pytest-report.html"
     outcome = subprocess.run(
         [str(user_venv), "-m", "pytest", "-p", "no:cacheprovider", "-q", "--cluster-name=etl-user-project",
