@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     # The user's own cluster: made with kind itself, on the harness daemon, kept running throughout.
     users = "users-own-chaos"
     with E2ESession(keep=KeepOptions(daemon=True)) as setup:
-        assets, env = setup.kind_assets, dict(os.environ) | setup.daemon.env()
+        assets, env = setup.provision_kind(), dict(os.environ) | setup.start_daemon().env()
         subprocess.run([str(assets.kind), "create", "cluster", "--name", users, "--image", assets.node_image,
                         "--kubeconfig", str(artifacts / "users-kubeconfig")], env=env, check=True,
                        capture_output=True)
@@ -176,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  trials with leftovers: {sum(1 for t in real if t.leftovers)} of {len(real)}")
     print(f"  the user's own kind cluster: {'intact' if users_alive else 'GONE'}")
     with E2ESession() as teardown:
-        subprocess.run([str(teardown.kind_assets.kind), "delete", "cluster", "--name", users],
-                       env=dict(os.environ) | teardown.daemon.env(), capture_output=True, check=False)
+        subprocess.run([str(teardown.provision_kind().kind), "delete", "cluster", "--name", users],
+                       env=dict(os.environ) | teardown.start_daemon().env(), capture_output=True, check=False)
     subprocess.run([sys.executable, "-m", "airflow_e2e_harness", "daemon", "stop"], check=False)
     return 0
 

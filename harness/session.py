@@ -213,7 +213,7 @@ class E2ESession(Lifecycle):
             policy.install()
 
     def release(self) -> None:
-        """Stop what came up on first use (containers, cluster, daemon); idempotent.
+        """Stop what was started (containers, cluster, daemon); idempotent.
 
         The pytest plugin calls this when its session fixture ends, so teardown
         shows in the closing summary; :meth:`stop` calls it too. Ctrl-C (or
@@ -221,9 +221,12 @@ class E2ESession(Lifecycle):
         """
         with skip_on_interrupt(self.leftovers):
             try:
-                if self._daemon is not None and self._daemon.client is not None and not self.keep.resources:
-                    remove_session_leftovers(self._daemon.client, self.id)  # task containers are labelled too
-                self._hand_back()  # while the daemon (and a cluster's data folder) are still there
+                try:
+                    client = self._daemon.client if self._daemon is not None else None
+                    if client is not None and not self.keep.resources:
+                        remove_session_leftovers(client, self.id)  # task containers are labelled too
+                finally:
+                    self._hand_back()  # while the daemon (and a cluster's data folder) are still there
             finally:
                 self._stack.close()  # cluster, then daemon
                 self._cluster = self._daemon = self._assets = None

@@ -9,10 +9,10 @@ Docker Hub ``library/`` path and the default ``latest`` tag, which containerd sp
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from docker.auth import INDEX_NAME, resolve_repository_name
+from docker.errors import InvalidRepository
 from docker.utils import parse_repository_tag
 
 DEFAULT_TAG = "latest"
@@ -68,9 +68,10 @@ class ImageName:
 
 
 def full_name(reference: str) -> str:
-    """One spelling per image (see :attr:`ImageName.full`): what the harness compares."""
-    return ImageName.parse(reference).full
-
-
-def full_names(references: Iterable[str]) -> frozenset[str]:
-    return frozenset(full_name(r) for r in references)
+    """One spelling per image (see :attr:`ImageName.full`): what the harness compares. A reference
+    that does not parse is its own spelling (a pod with it fails with InvalidImageName, which the
+    watchers report; comparing it must not raise in them)."""
+    try:
+        return ImageName.parse(reference).full
+    except (InvalidRepository, ValueError):
+        return reference

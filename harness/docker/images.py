@@ -45,24 +45,34 @@ class ImageBuildError(HarnessError, RuntimeError):
         self.dockerfile, self.line, self.log_path = dockerfile, line, log_path
 
 
-STEP = re.compile(r"^Step \d+/\d+ : (?P<instruction>.+)$")
+STEP = re.compile(r"^Step (?P<number>\d+)/\d+ : (?P<instruction>.+)$")
 
 
 def failed_instruction(dockerfile: Path, log_lines: list[str]) -> tuple[int | None, str]:
-    """The Dockerfile line of the last step the build log started, and its instruction."""
-    steps = [m["instruction"].strip() for text in log_lines for line in text.splitlines()
+    """The Dockerfile line of the last step the build log started (``Step N/M``: the Nth
+    instruction), and that instruction."""
+    steps = [(int(m["number"]), m["instruction"].strip()) for text in log_lines for line in text.splitlines()
              if (m := STEP.match(line.strip()))]
     if not steps:
         return None, ""
+    number, instruction = steps[-1]
     try:
-        source = dockerfile.read_text().splitlines()
+        starts = instruction_lines(dockerfile.read_text())
     except OSError:
-        return None, steps[-1]
-    wanted = " ".join(steps[-1].split())
-    for number, line in enumerate(source, start=1):
-        if " ".join(line.split()) == wanted or (line.strip() and wanted.startswith(" ".join(line.split()))):
-            return number, steps[-1]
-    return None, steps[-1]
+        return None, instruction
+    return (starts[number - 1] if 0 < number <= len(starts) else None), instruction
+
+
+def instruction_lines(source: str) -> list[int]:
+    """The line each instruction starts on: comments, blank lines and continuations are not one."""
+    starts, continued = [], False
+    for number, line in enumerate(source.splitlines(), start=1):
+        text = line.strip()
+        if not continued and text and not text.startswith("#"):
+            starts.append(number)
+        if text and not text.startswith("#"):
+            continued = text.endswith("\\")
+    return starts
 
 
 def _files(context: Path) -> Iterator[Path]:

@@ -240,6 +240,16 @@ ASYNC_KUBE_CONFIG_LOCATION = Internal(
     optional=True,
 )
 
+WS_ERROR_CHANNEL = Internal(
+    "kubernetes ws_client ERROR_CHANNEL", "internal-import", "kubernetes.stream.ws_client:ERROR_CHANNEL",
+    why="Copying inputs into a claim streams a tar to an exec's stdin and needs the command's exit "
+        "status: stream() with _preload_content=False gives the WSClient, whose status arrives on this "
+        "channel (read_channel, before read_all drops every channel). kubernetes.stream has no public "
+        "way to write stdin in chunks and read the exit status.",
+    distribution="kubernetes", tested={"kubernetes": "36.0.3"},
+    used_by="kubernetes.claim_copy.stage_claim",
+)
+
 # -- pytest-kind -------------------------------------------------------------------------------------
 KIND_CLUSTER_INIT = Internal(
     "pytest_kind KindCluster.__init__", "subclass", "pytest_kind:KindCluster.__init__",
@@ -258,6 +268,6 @@ REGISTRY: tuple[Internal, ...] = (
     AWAIT_POD_COMPLETION, FETCH_CONTAINER_LOGS, CONTAINER_IS_RUNNING, POD_PHASE, POD_EARLY_TERMINATION,
     CONTAINER_IS_COMPLETED, SIDECAR_CONTAINER_NAME, KPO_CACHED_HOOK,
     DOCKER_CACHED_HOOK, DOCKER_ON_KILL,
-    KUBE_CONFIG_LOCATION, ASYNC_KUBE_CONFIG_LOCATION,
+    KUBE_CONFIG_LOCATION, ASYNC_KUBE_CONFIG_LOCATION, WS_ERROR_CHANNEL,
     KIND_CLUSTER_INIT,
 )

@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import tarfile
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -70,10 +71,18 @@ def copy_claim(core: k8s.CoreV1Api, namespace: str, claim: str, image: str, dest
             raise ClaimCopyError(f"copying claim {namespace}/{claim}: not base64 ({err})") from err
     finally:
         core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
+    # Unpacked beside dest first: an archive that cannot be unpacked leaves the last copy in place.
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+            tar.extractall(fresh, filter="data")
+    except (tarfile.TarError, EOFError, OSError) as err:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise ClaimCopyError(f"copying claim {namespace}/{claim}: the archive does not unpack ({err!r}); "
+                             f"{dest} keeps the previous copy") from err
     shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
-        tar.extractall(dest, filter="data")
+    fresh.rename(dest)
 
 
 def stage_claim(

@@ -129,7 +129,8 @@ INOTIFY_LIMITS = {"max_user_instances": 512, "max_user_watches": 524288}
 
 
 def raise_inotify_limits(proc: Path = Path("/proc/sys/fs/inotify")) -> str:
-    """Raise the host's inotify limits to what kind documents for multi-node clusters, when
+    """Raise the host's inotify limits to what kind documents for several nodes on one host (one
+    multi-node cluster, or clusters side by side), when
     running as root (the harness installs Docker there too); else say how. Returns a log line."""
     low = {}
     for name, wanted in INOTIFY_LIMITS.items():
@@ -140,19 +141,19 @@ def raise_inotify_limits(proc: Path = Path("/proc/sys/fs/inotify")) -> str:
         if current < wanted:
             low[name] = (current, wanted)
     if not low:
-        return "inotify limits: enough for a multi-node cluster"
+        return "inotify limits: enough for several kind nodes"
     if os.geteuid() == 0:
         try:
             for name, (_, wanted) in low.items():
                 (proc / name).write_text(str(wanted))
             changes = ", ".join(f"fs.inotify.{n} {c} -> {w}" for n, (c, w) in low.items())
-            return f"inotify limits raised for a multi-node cluster (kind's known issue): {changes}"
+            return f"inotify limits raised for several kind nodes (kind's known issue): {changes}"
         except OSError as err:
             why = f"could not raise them ({err})"
     else:
         why = "not root"
     command = "sudo sysctl " + " ".join(f"fs.inotify.{n}={w}" for n, (_, w) in low.items())
-    return (f"warning: inotify limits too low for a multi-node cluster ({why}); pods may fail with "
+    return (f"warning: inotify limits too low for several kind nodes ({why}); pods may fail with "
             f"'too many open files': {command}")
 
 
@@ -288,7 +289,8 @@ class Cluster(KubeconfigApi, Lifecycle):
         )
         config = render_kind_config(self.config, self.data_dir, self.run_dir / "kind-config.yaml")
         nodes = len(yaml.safe_load(config.read_text()).get("nodes") or [])
-        if nodes > 1:
+        running = len(self.docker.containers.list(filters={"label": KIND_CLUSTER_LABEL}))
+        if nodes + running > 1:  # nodes of this cluster or of others on the host: kind's known issue
             self.timer.log(raise_inotify_limits())
         with self.timer.phase(f"cluster create ({self.name})") as phase, environ(self.docker_env):
             phase.note = self.assets.node_image

@@ -110,6 +110,7 @@ class PodEndWatcher(Lifecycle):
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._observing = threading.Lock()  # held while a pod is read: stop() waits for it
 
     def start(self) -> None:
         self.ends, self._seen = [], set()
@@ -121,6 +122,8 @@ class PodEndWatcher(Lifecycle):
 
     def stop(self) -> None:
         self._stop.set()
+        with self._observing:  # a finding being written (its last lines read) lands before messages()
+            pass
         for thread in self._threads:
             thread.join(timeout=0.2)  # a watch request in flight ends on its own (WATCH_SECONDS)
 
@@ -130,13 +133,15 @@ class PodEndWatcher(Lifecycle):
 
     def _follow(self, namespace: str) -> None:
         version: str | None = None
+        baseline = True  # pods that ended before this run (kept pods, earlier runs) are not its findings
         while not self._stop.is_set():
             try:
                 if version is None:
                     pods = self.core.list_namespaced_pod(namespace)
                     version = pods.metadata.resource_version
                     for pod in pods.items:
-                        self.observe(pod)
+                        self.observe(pod, report=not baseline)
+                    baseline = False
                 stream = watch.Watch().stream(self.core.list_namespaced_pod, namespace,
                                               resource_version=version, timeout_seconds=WATCH_SECONDS)
                 for event in stream:
@@ -153,10 +158,15 @@ class PodEndWatcher(Lifecycle):
                 version = None
                 self._stop.wait(0.5)
 
-    def observe(self, pod: k8s.V1Pod) -> None:
-        """Record what ended badly in ``pod`` (once per container), unless it is being deleted."""
+    def observe(self, pod: k8s.V1Pod, report: bool = True) -> None:
+        """Record what ended badly in ``pod`` (once per container), unless it is being deleted;
+        ``report=False`` only remembers it as seen."""
         if pod.metadata.deletion_timestamp is not None:
             return
+        with self._observing:
+            self._observe(pod, report)
+
+    def _observe(self, pod: k8s.V1Pod, report: bool) -> None:
         labels = pod.metadata.labels or {}
         for container, code, reason, detail in pod_ends(pod):
             key = (pod.metadata.namespace, pod.metadata.name, container)
@@ -164,6 +174,8 @@ class PodEndWatcher(Lifecycle):
                 if key in self._seen:
                     continue
                 self._seen.add(key)
+            if not report:
+                continue
             lines = self._last_lines(pod, container) if container and reason != "OOMKilled" else ""
             task = labels.get("task_id", "")
             if task and labels.get("try_number"):

@@ -10,6 +10,7 @@ each a :class:`PolicyPlugin`, for the length of a session.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any, ClassVar
 
 import pluggy
@@ -27,6 +28,27 @@ def policy_manager() -> pluggy.PluginManager:
     """The manager the DagBag's ``settings.task_policy`` calls into."""
     found = POLICY_PLUGIN_MANAGER.load()  # 3.2+: a cached function; 3.1: made in settings.initialize()
     return found() if callable(found) else found
+
+
+def operator_class(task: Any) -> type:
+    """The class a task runs as: a mapped task's operator class, else the task's own."""
+    cls = getattr(task, "operator_class", None)
+    return cls if isinstance(cls, type) else type(task)
+
+
+def in_family(task: Any, module: str) -> bool:
+    """Whether ``task`` (mapped or not) is an operator of a provider's package, subclasses included."""
+    return any(klass.__module__.startswith(module) for klass in operator_class(task).__mro__)
+
+
+def drop_cached(task: Any, module: str) -> None:
+    """Drop the values ``task`` cached for ``module``'s cached properties (hooks and clients made
+    while the DAG was parsed), so they are made again from what a policy changed."""
+    for klass in type(task).__mro__:
+        if klass.__module__.startswith(module):
+            for name, value in vars(klass).items():
+                if isinstance(value, cached_property):
+                    vars(task).pop(name, None)
 
 
 def is_mapped(task: Any) -> bool:

@@ -36,7 +36,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from docker.tls import TLSConfig
@@ -44,7 +43,13 @@ from docker.tls import TLSConfig
 from airflow_e2e_harness.docker.image_names import full_name
 from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.internals.touches import DOCKER_CACHED_HOOK, DOCKER_ON_KILL
-from airflow_e2e_harness.policies.base import PolicyPlugin, chain_pre_execute, hookimpl
+from airflow_e2e_harness.policies.base import (
+    PolicyPlugin,
+    chain_pre_execute,
+    drop_cached,
+    hookimpl,
+    in_family,
+)
 
 FAMILY_MODULE = "airflow.providers.docker"
 SWARM_CLASS = "DockerSwarmOperator"
@@ -61,9 +66,8 @@ class SwarmUnavailable(HarnessError, RuntimeError):
 
 
 def is_docker_task(task: Any) -> bool:
-    cls = getattr(task, "operator_class", None)
-    cls = cls if isinstance(cls, type) else type(task)
-    return any(klass.__module__.startswith(FAMILY_MODULE) for klass in cls.__mro__)
+    """A task of the docker provider (mapped or not, subclasses included)."""
+    return in_family(task, FAMILY_MODULE)
 
 
 def _is_swarm(task: Any) -> bool:
@@ -112,6 +116,7 @@ class DockerRedirect(PolicyPlugin):
     def target(self, target: DockerTarget | None) -> Iterator[None]:
         """Send Docker tasks run inside to ``target`` (None: fail them as they start)."""
         saved, self.current = self.current, target
+        self.mapped.clear()  # what this run's tasks said; a task left unchanged leaves no old entry
         try:
             yield
         finally:
@@ -182,11 +187,7 @@ def point_at(task: Any, target: DockerTarget) -> list[str]:
         changes.append("force_pull=True (kept the image built here)")
         task.force_pull = False
     DOCKER_CACHED_HOOK.require()  # a cached_property value, kept in vars(task)
-    for klass in type(task).__mro__:  # the hook (and its API client) made from the old settings
-        if klass.__module__.startswith(FAMILY_MODULE):
-            for name, value in vars(klass).items():
-                if isinstance(value, cached_property):
-                    vars(task).pop(name, None)
+    drop_cached(task, FAMILY_MODULE)  # the hook (and its API client) made from the old settings
     return changes
 
 

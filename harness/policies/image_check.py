@@ -36,16 +36,11 @@ from airflow_e2e_harness.docker.image_names import ImageName
 from airflow_e2e_harness.docker.registry_access import resolves
 from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.policies.base import PolicyPlugin, chain_pre_execute, hookimpl
-
-FAMILY_MODULE = "airflow.providers.docker"
+from airflow_e2e_harness.policies.docker_redirect import is_docker_task
 
 
 class ImageNotBuilt(HarnessError, RuntimeError):
     """A Docker task's image is not on the daemon, and no registry could supply it."""
-
-
-def is_docker_task(task: Any) -> bool:
-    return any(cls.__module__.startswith(FAMILY_MODULE) for cls in type(task).__mro__)
 
 
 class DockerImageCheck(PolicyPlugin):
@@ -62,7 +57,7 @@ class DockerImageCheck(PolicyPlugin):
 
     @hookimpl
     def task_policy(self, task: Any) -> None:
-        if is_docker_task(task) and hasattr(task, "image"):
+        if is_docker_task(task):  # a mapped one too: each instance is checked and labelled as it starts
             chain_pre_execute(task, lambda context: self._before(context["task"]))
 
     def _before(self, task: Any) -> None:

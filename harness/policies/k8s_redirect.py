@@ -43,7 +43,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +53,14 @@ from airflow_e2e_harness.internals.touches import (
     KPO_CACHED_HOOK,
     KUBE_CONFIG_LOCATION,
 )
-from airflow_e2e_harness.policies.base import PolicyPlugin, chain_pre_execute, hookimpl, is_mapped
+from airflow_e2e_harness.policies.base import (
+    PolicyPlugin,
+    chain_pre_execute,
+    drop_cached,
+    hookimpl,
+    is_mapped,
+    operator_class,
+)
 
 FAMILY_MODULE = "airflow.providers.cncf.kubernetes"
 CONN_ID = "airflow_e2e_kind"
@@ -67,17 +73,11 @@ CLUSTER_ATTRIBUTES = ("kubernetes_conn_id", "cluster_context", "config_file", "i
 # and whose subclasses defer some other way (KubernetesJobOperator.execute_deferrable).
 POD_TRIGGER_CLASS = "KubernetesPodOperator"
 JOB_CLASS = "KubernetesJobOperator"
-DEFAULT_LABEL = "harness kind cluster"  # where tasks go, in ``mapped``, when the caller names no cluster
+DEFAULT_LABEL = "the session's cluster"  # where tasks go, in ``mapped``, when the caller names no cluster
 
 
 class NoClusterError(HarnessError, RuntimeError):
     """A Kubernetes task ran in an environment that has no cluster."""
-
-
-def operator_class(task: Any) -> type:
-    """The class a task runs as: a mapped task's operator class, else the task's own."""
-    cls = getattr(task, "operator_class", None)
-    return cls if isinstance(cls, type) else type(task)
 
 
 def _family_names(cls: type) -> set[str]:
@@ -137,7 +137,7 @@ class KubernetesRedirect(PolicyPlugin):
         """Send Kubernetes tasks parsed and run inside to ``kubeconfig`` (None: fail them at once).
 
         ``label`` names that cluster in ``mapped`` (and so in findings and ``RunResult.redirected``),
-        e.g. "existing cluster (context ci, ~/.kube/ci)"; default: "harness kind cluster".
+        e.g. "existing cluster (context ci, ~/.kube/ci)"; default: "the session's cluster".
         """
         from airflow_e2e_harness.config import environ
 
@@ -187,11 +187,7 @@ def point_at(task: Any, kubeconfig: str) -> None:
     if hasattr(task, "in_cluster"):
         task.in_cluster = False  # False, not None: None would let the connection's extra decide
     KPO_CACHED_HOOK.require()  # its hook and clients are cached_property values, kept in vars(task)
-    for klass in cls.__mro__:  # a hook or client built while the DAG was parsed
-        if klass.__module__.startswith(FAMILY_MODULE):
-            for name, value in vars(klass).items():
-                if isinstance(value, cached_property):
-                    vars(task).pop(name, None)
+    drop_cached(task, FAMILY_MODULE)  # a hook or client built while the DAG was parsed
 
 
 def what_the_dag_said(task: Any) -> str:

@@ -34,8 +34,8 @@ from airflow_e2e_harness.internals.touches import (
     POD_PHASE,
     SIDECAR_CONTAINER_NAME,
 )
-from airflow_e2e_harness.policies.base import PolicyPlugin, hookimpl, is_mapped
-from airflow_e2e_harness.policies.k8s_redirect import is_kubernetes_task, operator_class
+from airflow_e2e_harness.policies.base import PolicyPlugin, hookimpl, is_mapped, operator_class
+from airflow_e2e_harness.policies.k8s_redirect import is_kubernetes_task
 
 # operator argument -> the harness's value, applied where the DAG kept the operator's default
 SHORT_INTERVALS: dict[str, float] = {

@@ -59,7 +59,7 @@ def _shorten(task: Any) -> str | None:
         return None
     said = f"retries={retries}, retry_delay={_seconds(delay)}" + (", exponential backoff" if backoff else "")
     task.retry_delay = NO_DELAY
-    task.retry_exponential_backoff = False if isinstance(backoff, bool) else 0  # bool on 3.1, float on 3.3
+    task.retry_exponential_backoff = False if isinstance(backoff, bool) else 0  # 3.1: bool; from 3.2: factor
     return said
 
 

@@ -185,6 +185,7 @@ def test_a_timed_out_task_stops_its_container(fidelity_docker, airflow_e2e) -> N
         all=True, filters={"label": f"io.airflow-e2e-harness.session={airflow_e2e.id}"})
     hung = [c for c in containers if c.attrs["Config"]["Cmd"] == ["hang"]]
     assert hung and all(c.status == "exited" for c in hung), [(c.name, c.status) for c in hung]
-    # SIGTERM is ignored by the probe (PID 1), so it was SIGKILL after the grace that ended it.
+    # SIGTERM is ignored by the probe (PID 1): SIGKILL ended it. How soon (1 s, not Docker's 10 s) is
+    # measured by bench.fidelity; the unit test shows the short stop comes before the operator's own.
     assert all(c.attrs["State"]["ExitCode"] == 137 for c in hung)
     print(f"execution_timeout=5s: the run took {run.seconds:.1f}s")

@@ -401,4 +401,4 @@ def test_tasks_are_said_to_go_to_the_cluster_actually_used(
     redirect = env.session.redirect
     with env._kubernetes_target():
         assert redirect.label == label
-    assert redirect.label == "harness kind cluster"
+    assert redirect.label == "the session's cluster"

@@ -36,4 +36,4 @@ def test_others_get_the_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 def test_enough_is_left_alone(tmp_path: Path) -> None:
     proc = fake_proc(tmp_path, 1024, 1048576)
-    assert raise_inotify_limits(proc) == "inotify limits: enough for a multi-node cluster"
+    assert raise_inotify_limits(proc) == "inotify limits: enough for several kind nodes"

@@ -32,7 +32,7 @@ INTERNAL_MODULES = (
     "airflow.models", "airflow.settings", "airflow.dag_processing", "airflow.serialization",
     "airflow.utils.db", "airflow.sdk.execution_time", "airflow.sdk.definitions", "airflow.sdk.bases",
     "airflow.providers.cncf.kubernetes.utils", "kubernetes.config.kube_config",
-    "kubernetes_asyncio.config.kube_config", "pytest_kind",
+    "kubernetes_asyncio.config.kube_config", "kubernetes.stream.ws_client", "pytest_kind",
 )
 
 

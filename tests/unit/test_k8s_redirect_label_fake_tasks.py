@@ -46,5 +46,5 @@ def test_without_a_label_the_wording_is_as_before(tmp_path: Path) -> None:
     with redirect.target(tmp_path / "k"):  # the label does not outlive its target
         redirect.task_policy(KubernetesPodOperator("extract"))
     said = "kubernetes_conn_id='kubernetes_default'"
-    assert redirect.mapped_in("etl") == {"extract": f"{said} -> harness kind cluster"}
-    assert redirect.label == "harness kind cluster"
+    assert redirect.mapped_in("etl") == {"extract": f"{said} -> the session's cluster"}
+    assert redirect.label == "the session's cluster"
