@@ -42,6 +42,11 @@ with DAG(dag_id="docker_written_for_prod", schedule=None, start_date=START, catc
         tls_client_key="/etc/docker/prod/key.pem",
         command="marker",
     )
+    DockerOperator.partial(  # mapped: each instance is redirected, checked and labelled as it starts
+        task_id="mapped",
+        image="fidelity-probe",
+        docker_url="unix://var/run/docker.sock",
+    ).expand(command=["marker", "marker"])
     DockerOperator(
         task_id="flaky",
         image="fidelity-probe:latest",
