@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes import client as k8s
 
+from airflow_e2e_harness.docker.image_names import full_name
 from airflow_e2e_harness.docker.images import ImageBuildError
 from airflow_e2e_harness.environment import DockerEnvironment, KindEnvironment
 from airflow_e2e_harness.session import E2ESession
@@ -34,9 +34,14 @@ POD_TASKS = {"latest": "fidelity-probe:latest", "untagged": "fidelity-probe",
 
 
 @pytest.fixture(scope="module")
-def probe(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The probe's build context with a token of this module's own as its marker."""
-    token = f"fidelity-{uuid.uuid4().hex}"
+def probe(tmp_path_factory: pytest.TempPathFactory, testrun_uid: str) -> tuple[Path, str]:
+    """The probe's build context with a token of this test run's own as its marker.
+
+    pytest-xdist workers share one daemon and the DAGs' tag (fidelity-probe:latest): every worker
+    writes the same token (pytest-xdist's id of the run), so they build one image and none retags
+    another's.
+    """
+    token = f"fidelity-{testrun_uid}"
     context = tmp_path_factory.mktemp("fidelity") / "probe"
     shutil.copytree(FIDELITY / "images" / "probe", context)
     (context / "marker").write_text(token + "\n")
@@ -124,7 +129,7 @@ def test_pods_run_the_images_built_here(fidelity_k8s, probe, airflow_e2e) -> Non
         pods = core.list_namespaced_pod(fidelity_k8s.namespace, label_selector=f"task_id={task}").items
         pod = max(pods, key=lambda p: p.metadata.creation_timestamp)  # a kept cluster has earlier runs'
         status = pod.status.container_statuses[0]
-        built = airflow_e2e.docker_client.images.get(image).id
+        built = fidelity_k8s.images[next(i for i in IMAGES if full_name(i) == full_name(image))].image_id
         assert config_digest(nodes[pod.spec.node_name], status.image_id) == built, task
         assert pod.spec.containers[0].image_pull_policy == "IfNotPresent"
 
