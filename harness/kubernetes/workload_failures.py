@@ -33,6 +33,7 @@ from typing import Any
 
 from kubernetes import client as k8s
 
+from airflow_e2e_harness.kubernetes.pod_log import pod_log
 from airflow_e2e_harness.kubernetes.pod_watch import HINTS, IMAGE_ERRORS, START_ERRORS, UNSCHEDULABLE_GRACE
 
 WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Job", "Pod"})
@@ -345,13 +346,10 @@ class WorkloadWatch:
         (it may have restarted between the status and this read)."""
         for previous in (problem.previous, not problem.previous):
             try:
-                response = self.core.read_namespaced_pod_log(
-                    problem.pod, namespace, container=problem.container, previous=previous,
-                    tail_lines=LOG_LINES, _preload_content=False,
-                )
+                text = pod_log(self.core, problem.pod, namespace, problem.container, LOG_LINES,
+                               previous=previous).rstrip("\n")
             except k8s.ApiException:
                 continue
-            text = response.data.decode("utf-8", errors="replace").rstrip("\n")
             if text:
                 return text
         return ""

@@ -51,6 +51,11 @@ def drop_cached(task: Any, module: str) -> None:
                     vars(task).pop(name, None)
 
 
+def of_dag(per_task: dict[tuple[str, str], str], dag_id: str) -> dict[str, str]:
+    """``{task_id: note}`` of one DAG from a policy's ``{(dag_id, task_id): note}`` record."""
+    return {task: note for (dag, task), note in per_task.items() if dag == dag_id}
+
+
 def is_mapped(task: Any) -> bool:
     return isinstance(getattr(task, "partial_kwargs", None), dict) and hasattr(task, "operator_class")
 

@@ -49,6 +49,7 @@ from airflow_e2e_harness.policies.base import (
     drop_cached,
     hookimpl,
     in_family,
+    of_dag,
 )
 
 FAMILY_MODULE = "airflow.providers.docker"
@@ -123,7 +124,7 @@ class DockerRedirect(PolicyPlugin):
             self.current = saved
 
     def mapped_in(self, dag_id: str) -> dict[str, str]:
-        return {task: how for (dag, task), how in self.mapped.items() if dag == dag_id}
+        return of_dag(self.mapped, dag_id)
 
     # -- the policy -----------------------------------------------------------------------
     @hookimpl(trylast=True)

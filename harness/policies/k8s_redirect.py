@@ -59,6 +59,7 @@ from airflow_e2e_harness.policies.base import (
     drop_cached,
     hookimpl,
     is_mapped,
+    of_dag,
     operator_class,
 )
 
@@ -150,7 +151,7 @@ class KubernetesRedirect(PolicyPlugin):
             self.kubeconfig, self.sidecar_image, self.label = saved
 
     def mapped_in(self, dag_id: str) -> dict[str, str]:
-        return {task: how for (dag, task), how in self.mapped.items() if dag == dag_id}
+        return of_dag(self.mapped, dag_id)
 
     # -- the policy -----------------------------------------------------------------------
     @hookimpl(trylast=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from airflow_e2e_harness.policies.base import PolicyPlugin, hookimpl
+from airflow_e2e_harness.policies.base import PolicyPlugin, hookimpl, of_dag
 
 NO_DELAY = timedelta(0)
 
@@ -39,7 +39,7 @@ class FastRetries(PolicyPlugin):
                 "--keep-retry-delays keeps the delays")
 
     def shortened_in(self, dag_id: str) -> dict[str, str]:
-        return {task: how for (dag, task), how in self.shortened.items() if dag == dag_id}
+        return of_dag(self.shortened, dag_id)
 
     @hookimpl(trylast=True)
     def task_policy(self, task: Any) -> None:
