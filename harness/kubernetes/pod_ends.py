@@ -25,6 +25,7 @@ from airflow_e2e_harness.lifecycle import Lifecycle
 SIDECAR = "airflow-xcom-sidecar"  # stopped by the operator with SIGINT: its exit says nothing
 LAST_LINES = 5
 POD_REASONS = {"Evicted", "DeadlineExceeded"}
+SIGKILLED = 137  # 128 + SIGKILL: how an OOM kill ends a container, also when not reported as one
 WATCH_SECONDS = 5  # each watch request ends after this; the next one resumes where it ended
 # How a kubernetes ApiException shows in a task's log: status line, then the response body.
 REJECTED = re.compile(
@@ -91,9 +92,13 @@ def pod_ends(pod: k8s.V1Pod) -> list[tuple[str, int | None, str, str]]:
         for state in (cs.state, cs.last_state):
             done = state.terminated if state else None
             if done is not None and done.exit_code:
-                reason = done.reason or "Error"
-                detail = f"memory limit {limits[cs.name]}" if reason == "OOMKilled" and limits.get(cs.name) \
-                    else (done.message or "").strip()
+                reason, limit = done.reason or "Error", limits.get(cs.name)
+                if reason == "OOMKilled":
+                    detail = f"memory limit {limit}" if limit else ""
+                elif done.exit_code == SIGKILLED and limit:  # the kubelet misses some OOM kills (cgroup v1)
+                    detail = f"killed (SIGKILL) under a memory limit of {limit}: probably OOMKilled"
+                else:
+                    detail = (done.message or "").strip()
                 found.append((cs.name, done.exit_code, reason, detail))
                 break
     return found

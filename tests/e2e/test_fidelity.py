@@ -154,7 +154,10 @@ def test_why_a_pod_ended_is_in_the_findings(fidelity_k8s) -> None:
 
     assert run.states == dict.fromkeys(("exits_3", "over_memory", "rejected_spec"), "failed")
     text = "\n".join(run.findings)
-    assert "over_memory (try 1): pod" in text and "was OOMKilled (exit 137; memory limit 64Mi)" in text, text
+    # The kubelet says OOMKilled, or on a cgroup v1 host under load sometimes just Error with 137.
+    assert "over_memory (try 1): pod" in text, text
+    unreported = "exited 137 (Error): killed (SIGKILL) under a memory limit of 64Mi: probably OOMKilled"
+    assert "was OOMKilled (exit 137; memory limit 64Mi)" in text or unreported in text, text
     assert "exits_3 (try 1): pod" in text and "exited 3 (Error)" in text, text
     assert "\n    cannot open input /data/in/ratings.csv" in text and "b'" not in text, text
     assert "rejected_spec: the API server rejected its pod (422" in text

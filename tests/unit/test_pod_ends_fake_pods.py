@@ -53,3 +53,9 @@ def test_a_rejected_pod_spec_is_read_from_the_task_log() -> None:
         'the API server rejected its pod (422 Unprocessable Entity): Pod "x" is invalid: spec.containers[0]'
         '.resources.requests: Invalid value: "128Mi": must be less than or equal to memory limit')
     assert rejected_pod("Task failed with exit code 3") is None
+
+
+def test_a_sigkill_under_a_memory_limit_the_kubelet_did_not_call_oom_is_named_as_likely_oom() -> None:
+    assert pod_ends(fake_pod([terminated("base", 137, "Error")])) == [
+        ("base", 137, "Error", "killed (SIGKILL) under a memory limit of 64Mi: probably OOMKilled")]
+    assert pod_ends(fake_pod([terminated("base", 137, "Error")], limit=None)) == [("base", 137, "Error", "")]
