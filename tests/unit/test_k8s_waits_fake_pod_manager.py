@@ -20,21 +20,7 @@ from airflow_e2e_harness.policies.k8s_waits import (
     settle_then_await,
     shorten,
 )
-
-
-class FakeClock:
-    """Stands in for the module's ``time``: sleeping only moves the clock on, and is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.unit.fake_clock import FakeClock
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from airflow_e2e_harness.kubernetes import manifests
 from airflow_e2e_harness.kubernetes.manifests import ManifestError, Manifests, load_documents
 from airflow_e2e_harness.kubernetes.workload_failures import SETTLE
 from airflow_e2e_harness.timing import Timer
+from tests.unit.fake_clock import FakeClock
 from tests.unit.fake_k8s_api import (
     NS,
     FakeKubeApi,
@@ -37,23 +38,6 @@ metadata: {{name: api, namespace: {NS}}}
 spec: {{replicas: 1}}
 """
 
-
-class FakeClock:
-    """Stands in for the module's ``time``: sleeping only moves the clock on, and is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

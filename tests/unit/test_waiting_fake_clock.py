@@ -6,19 +6,7 @@ import pytest
 
 from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.waiting import WaitTimeout, wait_until
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.unit.fake_clock import FakeClock
 
 
 def test_returns_once_ready_and_says_how_long() -> None:
