@@ -37,6 +37,15 @@ HINTS = {
 }
 
 
+def unschedulable(pod: k8s.V1Pod) -> str | None:
+    """The scheduler's message while it finds no node for ``pod``."""
+    for condition in pod.status.conditions or []:
+        if condition.type == "PodScheduled" and condition.status == "False" \
+                and condition.reason == "Unschedulable":
+            return condition.message or ""
+    return None
+
+
 @dataclass(frozen=True)
 class PodFailure:
     namespace: str
@@ -129,12 +138,10 @@ class PodStartWatchdog(Lifecycle):
         return None
 
     def _unschedulable(self, namespace: str, pod: k8s.V1Pod) -> PodFailure | None:
-        for condition in pod.status.conditions or []:
-            if condition.type == "PodScheduled" and condition.status == "False" \
-                    and condition.reason == "Unschedulable":
-                key = f"{namespace}/{pod.metadata.name}"
-                since = self._unschedulable_since.setdefault(key, time.monotonic())
-                if time.monotonic() - since >= UNSCHEDULABLE_GRACE:
-                    return PodFailure(namespace, pod.metadata.name, "", "", "Unschedulable",
-                                      condition.message or "")
-        return None
+        message = unschedulable(pod)
+        if message is None:
+            return None
+        since = self._unschedulable_since.setdefault(f"{namespace}/{pod.metadata.name}", time.monotonic())
+        if time.monotonic() - since < UNSCHEDULABLE_GRACE:
+            return None
+        return PodFailure(namespace, pod.metadata.name, "", "", "Unschedulable", message)

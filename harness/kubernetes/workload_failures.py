@@ -34,7 +34,13 @@ from typing import Any
 from kubernetes import client as k8s
 
 from airflow_e2e_harness.kubernetes.pod_log import pod_log
-from airflow_e2e_harness.kubernetes.pod_watch import HINTS, IMAGE_ERRORS, START_ERRORS, UNSCHEDULABLE_GRACE
+from airflow_e2e_harness.kubernetes.pod_watch import (
+    HINTS,
+    IMAGE_ERRORS,
+    START_ERRORS,
+    UNSCHEDULABLE_GRACE,
+    unschedulable,
+)
 
 WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Job", "Pod"})
 CRASHED = "CrashLoopBackOff"
@@ -164,15 +170,6 @@ def up_for(pod: k8s.V1Pod, now: datetime) -> float:
             return 0.0
         ages.append((now - running.started_at).total_seconds())
     return min(ages, default=0.0)
-
-
-def unschedulable(pod: k8s.V1Pod) -> str | None:
-    """The scheduler's message while it finds no node for ``pod``."""
-    for condition in pod.status.conditions or []:
-        if condition.type == "PodScheduled" and condition.status == "False" \
-                and condition.reason == "Unschedulable":
-            return condition.message or ""
-    return None
 
 
 def job_verdict(job: k8s.V1Job) -> str | None:
