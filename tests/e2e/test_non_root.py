@@ -18,6 +18,7 @@ import os
 import pwd
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -152,7 +153,9 @@ def user_python(user: User, workdir: Path) -> Path:
 
     This venv's interpreter may live where the user cannot go (pyenv under /root): then a
     venv of the system's Python of the same version, whose site imports this venv's
-    site-packages, stands in for the user's own environment.
+    site-packages, stands in for the user's own environment. When those site-packages are
+    out of reach too (CI clones the repository, and tox its venvs, under a folder only root
+    may enter), the user's venv gets a hard-linked mirror of them in the work folder.
     """
     try:
         if as_user(user, [sys.executable, "-c", "import airflow_e2e_harness"]).returncode == 0:
@@ -166,14 +169,37 @@ def user_python(user: User, workdir: Path) -> Path:
     venv = workdir / "venv"
     made = as_user(user, [system, "-m", "venv", "--without-pip", venv])
     assert made.returncode == 0, made.stderr
+    packages = Path(sysconfig.get_paths()["purelib"])
+    if as_user(user, ["test", "-r", packages, "-a", "-x", packages]).returncode != 0:
+        packages = mirror(packages, workdir / "outer-site-packages")
     site = venv / "lib" / f"python{version}" / "site-packages" / "outer-venv.pth"
-    site.write_text(f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
+    site.write_text(f"import site; site.addsitedir({str(packages)!r})\n")
     give(site, user)
     python = venv / "bin" / "python"
     imports = [python, "-c", "import airflow_e2e_harness, airflow.providers.docker"]
     check = as_user(user, imports, env={"AIRFLOW_HOME": str(workdir / "airflow-probe")})  # not ~/airflow
     assert check.returncode == 0, check.stderr
     return python
+
+
+def mirror(tree: Path, to: Path) -> Path:
+    """``tree`` at ``to``, readable by all: files others may read are hard-linked, others copied.
+
+    Nothing is chowned or chmodded through a link: that would change the originals too.
+    """
+    def link_or_copy(source: str, target: str) -> None:
+        if os.stat(source).st_mode & stat.S_IROTH:
+            try:
+                os.link(source, target)
+                return
+            except OSError:  # another filesystem
+                pass
+        shutil.copy2(source, target)
+        os.chmod(target, os.stat(target).st_mode | 0o444)
+    shutil.copytree(tree, to, symlinks=True, copy_function=link_or_copy)
+    for folder in [to, *(p for p in to.rglob("*") if p.is_dir() and not p.is_symlink())]:
+        folder.chmod(folder.stat().st_mode | 0o555)
+    return to
 
 
 def make_project(user: User, workdir: Path) -> Path:
