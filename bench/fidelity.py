@@ -66,11 +66,12 @@ def _measure(session: E2ESession, rows: list[tuple[str, float, str]]) -> None:
                      f"try {run.tasks['flaky'].try_number}; the DAG's delays would add 600 s"))
         run = env.run("docker_timeout_for_prod", "2026-01-05")
         rows.append(("docker: execution_timeout=5s, 1 s stop grace", run.seconds, run.state))
-        grace, session.docker_redirect.stop_grace = session.docker_redirect.stop_grace, None
+        docker = session.policies.docker
+        grace, docker.stop_grace = docker.stop_grace, None
         try:
             run = env.run("docker_timeout_for_prod", "2026-01-06")
         finally:
-            session.docker_redirect.stop_grace = grace
+            docker.stop_grace = grace
         rows.append(("docker: execution_timeout=5s, Docker's 10 s grace", run.seconds, run.state))
 
     crash = session.kind(dags=FIDELITY / "dags", images=CRASH / "images",

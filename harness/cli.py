@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -120,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("provision", help="install the engine and build local base images (cached)")
     p.add_argument("--kind", action="store_true", help="also build kind, Kubernetes and the node image")
-    p.add_argument("--kind-image", default=os.environ.get("HARNESS_KIND_IMAGE"),
+    p.add_argument("--kind-image", default=None,
                    help="'local', 'stock' or an image tag (HARNESS_KIND_IMAGE)")
     p.add_argument("--keep-daemon", action="store_true", help="leave the harness daemon running")
     p.set_defaults(func=cmd_provision)
@@ -146,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--manifests", action="append", default=[], metavar="GLOB", help="kind: manifests")
     r.add_argument("--namespace", default="default", help="kind: the namespace (${NAMESPACE} in manifests)")
     r.add_argument("--cluster-name", help="reuse (or create and share) this cluster; default: one of its own")
-    r.add_argument("--kind-image", default=os.environ.get("HARNESS_KIND_IMAGE"))
+    r.add_argument("--kind-image", default=None, help="'local', 'stock' or an image tag (HARNESS_KIND_IMAGE)")
     r.add_argument("--keep-all", action="store_true", help="keep daemon, cluster and resources")
     r.add_argument("--stock-waits", action="store_true", help="KubernetesPodOperator's own poll intervals")
     r.add_argument("--keep-retry-delays", action="store_true", help="wait out each retry_delay")

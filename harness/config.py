@@ -16,21 +16,14 @@ APP_NAME = "airflow-e2e-harness"
 
 def cache_dir() -> Path:
     """Root of every cache the harness writes; ``HARNESS_CACHE_DIR`` overrides."""
-    env = os.environ.get("HARNESS_CACHE_DIR")
-    if env:
-        path = Path(env).expanduser()
-    else:
+    from airflow_e2e_harness.options import HarnessOptions
+
+    path = HarnessOptions.from_env().cache_dir
+    if path is None:
         base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
         path = base / APP_NAME
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def env_flag(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 @contextmanager

@@ -54,7 +54,8 @@ from airflow_e2e_harness.policies.image_rewrite import pin_manifest_images, rewr
 if TYPE_CHECKING:
     from airflow_e2e_harness.kubernetes.cluster import Cluster
     from airflow_e2e_harness.kubernetes.existing_cluster import ExistingCluster
-    from airflow_e2e_harness.session import E2ESession, Images
+    from airflow_e2e_harness.session import Images
+    from airflow_e2e_harness.session_services import SessionServices
 
 # In-cluster configuration is found through these; a harness run never uses it.
 IN_CLUSTER_VARIABLES = ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
@@ -89,7 +90,7 @@ class Environment(Lifecycle):
 
     def __init__(
         self,
-        session: E2ESession,
+        session: SessionServices,
         *,
         dags: Path,
         images: Images | None,
@@ -140,11 +141,11 @@ class Environment(Lifecycle):
 
     def _kubernetes_target(self) -> AbstractContextManager[Any]:
         """Where Kubernetes tasks go during a run: nowhere here (they fail at once)."""
-        return self.session.redirect.target(None)
+        return self.session.policies.kubernetes.target(None)
 
     def _docker_target(self) -> AbstractContextManager[Any]:
         """Where Docker tasks go during a run: nowhere here (they fail at once)."""
-        return self.session.docker_redirect.target(None)
+        return self.session.policies.docker.target(None)
 
     def run(
         self, dag_id: str, logical_date: date | datetime | str, *, conf: dict[str, Any] | None = None,
@@ -203,17 +204,17 @@ class Environment(Lifecycle):
                 self.dags, dag_id, logical_date, run_conf=conf, observers=self.observers(),
                 scheduled=scheduled,
             )
-        kubernetes, docker = s.redirect.mapped_in(dag_id), s.docker_redirect.mapped_in(dag_id)
+        kubernetes, docker = s.policies.kubernetes.mapped_in(dag_id), s.policies.docker.mapped_in(dag_id)
         result.redirected = kubernetes | docker
         if kubernetes:
-            waits = "shortened waits" if s.k8s_waits.enabled else "the provider's waits"
+            waits = "shortened waits" if s.policies.k8s_waits.enabled else "the provider's waits"
             s.timer.log(  # what each DAG had said is in result.redirected / describe()
                 f"kubernetes: {', '.join(kubernetes)} of {dag_id} sent to the session's cluster, with {waits}"
             )
         if docker:
             s.timer.log(f"docker: {', '.join(docker)} of {dag_id} mapped to the session's daemon "
                         "(what each DAG said: RunResult.redirected)")
-        result.retry_delays = s.retries.shortened_in(dag_id)
+        result.retry_delays = s.policies.retries.shortened_in(dag_id)
         retried = list(result.retried_at_once())
         if retried:
             s.timer.log(f"retries: {', '.join(retried)} of {dag_id} retried without the DAG's retry_delay "
@@ -238,7 +239,7 @@ class DockerEnvironment(Environment):
 
     def __init__(
         self,
-        session: E2ESession,
+        session: SessionServices,
         *,
         network: str | None = None,
         services: Sequence[Service] = (),
@@ -258,7 +259,7 @@ class DockerEnvironment(Environment):
 
     def _docker_target(self) -> AbstractContextManager[Any]:
         """This session's daemon, whatever ``docker_url`` the DAG names (see docker_redirect)."""
-        return self.session.docker_redirect.target(
+        return self.session.policies.docker.target(
             self.session.docker_target(self.images, self.connections))
 
     @contextmanager
@@ -309,7 +310,7 @@ class KindEnvironment(Environment):
 
     def __init__(
         self,
-        session: E2ESession,
+        session: SessionServices,
         *,
         manifests: str | Iterable[str | os.PathLike[str]] | None = None,
         namespace: str = "default",
@@ -417,9 +418,9 @@ class KindEnvironment(Environment):
         s, cluster = self.session, self.cluster
         sidecar = s.kind_assets.sidecar_image
         sidecar_ref = cluster.image_ref(sidecar) if sidecar else None
-        with s.redirect.target(cluster.kubeconfig, sidecar_ref, self._cluster_label()), \
-                s.namespace_map.target({self.declared_namespace: self.namespace}), \
-                s.image_rewrite.target(cluster.image_refs, self.loaded_images):
+        with s.policies.kubernetes.target(cluster.kubeconfig, sidecar_ref, self._cluster_label()), \
+                s.policies.namespace_map.target({self.declared_namespace: self.namespace}), \
+                s.policies.image_rewrite.target(cluster.image_refs, self.loaded_images):
             yield
 
     def _cluster_label(self) -> str:
@@ -506,7 +507,7 @@ def move_to_namespace(documents: list[dict[str, Any]], declared: str, actual: st
 
 
 def _manifest_paths(
-    session: E2ESession, manifests: str | Iterable[str | os.PathLike[str]] | None,
+    session: SessionServices, manifests: str | Iterable[str | os.PathLike[str]] | None,
 ) -> list[Path]:
     """Files from glob patterns or paths, relative to the session root; a pattern must match."""
     if manifests is None:

@@ -27,7 +27,7 @@ import docker
 import docker.errors
 
 from airflow_e2e_harness.airflow.home import AirflowHome
-from airflow_e2e_harness.airflow.interrupts import CLEANUP_COMMAND, InterruptPolicy, skip_on_interrupt
+from airflow_e2e_harness.airflow.interrupts import CLEANUP_COMMAND, skip_on_interrupt
 from airflow_e2e_harness.airflow.runner import DagRunner, RunResult
 from airflow_e2e_harness.config import cache_dir, environ
 from airflow_e2e_harness.docker.containers import SESSION_LABEL, remove_session_leftovers
@@ -41,14 +41,9 @@ from airflow_e2e_harness.housekeeping.session_records import SessionRecord, mark
 from airflow_e2e_harness.internals import uninstall_all
 from airflow_e2e_harness.kubernetes.local_registry import LocalRegistry, RegistryError
 from airflow_e2e_harness.lifecycle import Lifecycle
-from airflow_e2e_harness.policies.base import PolicyPlugin
-from airflow_e2e_harness.policies.docker_redirect import STOP_GRACE, DockerRedirect, DockerTarget, built_names
-from airflow_e2e_harness.policies.image_check import DockerImageCheck
-from airflow_e2e_harness.policies.image_rewrite import ImageRewrite
-from airflow_e2e_harness.policies.k8s_redirect import KubernetesRedirect
-from airflow_e2e_harness.policies.k8s_waits import KubernetesWaits
-from airflow_e2e_harness.policies.namespace_map import NamespaceMap
-from airflow_e2e_harness.policies.retries import FastRetries
+from airflow_e2e_harness.options import HarnessOptions
+from airflow_e2e_harness.policies.docker_redirect import DockerTarget, built_names
+from airflow_e2e_harness.policies.session_policies import SessionPolicies
 from airflow_e2e_harness.timing import Timer, default_timer
 
 if TYPE_CHECKING:
@@ -120,6 +115,8 @@ class E2ESession(Lifecycle):
     :param fast_retries: retry failed tasks at once instead of after their ``retry_delay``.
     :param worker: this session's name among sessions sharing one cluster (a pytest-xdist
         worker id, e.g. ``gw1``): its namespaces and data folders carry it, and the id too.
+    :param options: the ``HARNESS_*`` settings (default: read from the environment now); what
+        ``kind`` leaves out (node image, binaries) comes from them.
     """
 
     def __init__(
@@ -134,7 +131,9 @@ class E2ESession(Lifecycle):
         fast_waits: bool = True,
         fast_retries: bool = True,
         worker: str | None = None,
+        options: HarnessOptions | None = None,
     ) -> None:
+        self.options = options or HarnessOptions.from_env()
         self.root = Path(root or Path.cwd()).resolve()
         self.artifacts_root = Path(artifacts_root or self.root / "e2e-artifacts").resolve()
         self.keep = keep or KeepOptions()
@@ -148,19 +147,9 @@ class E2ESession(Lifecycle):
         mark_scratch(self.scratch)
         self.home = AirflowHome(self.scratch / "airflow-home")
         self.bundle = FailureBundle(self.artifacts_path)
-        self.redirect = KubernetesRedirect()
-        self.image_check = DockerImageCheck(labels={SESSION_LABEL: self.id})
-        self.interrupts = InterruptPolicy()
-        self.k8s_waits = KubernetesWaits(enabled=fast_waits)
-        self.namespace_map = NamespaceMap()
-        self.image_rewrite = ImageRewrite()
-        self.docker_redirect = DockerRedirect(stop_grace=STOP_GRACE if fast_waits else None)
-        self.retries = FastRetries(enabled=fast_retries)
-        # The cluster policies a session registers with Airflow while it runs. The Docker
-        # redirect comes after the image check, so that its pre-execute step runs first.
-        self.policies: tuple[PolicyPlugin, ...] = (
-            self.redirect, self.image_check, self.interrupts, self.k8s_waits, self.namespace_map,
-            self.image_rewrite, self.docker_redirect, self.retries,
+        # The cluster policies the session registers with Airflow while it runs.
+        self.policies = SessionPolicies.for_session(
+            {SESSION_LABEL: self.id}, fast_waits=fast_waits, fast_retries=fast_retries,
         )
         self.runs: list[RunResult] = []
         # What containers write as root into the session's folders goes back to a non-root user.
@@ -209,8 +198,7 @@ class E2ESession(Lifecycle):
         """Point Airflow at the private home; must come before anything imports airflow."""
         self.record.write()  # first: a sweep by another session must see this scratch folder is live
         self.home.start()
-        for policy in self.policies:
-            policy.install()
+        self.policies.install()
 
     def release(self) -> None:
         """Stop what was started (containers, cluster, daemon); idempotent.
@@ -260,8 +248,7 @@ class E2ESession(Lifecycle):
         try:
             self.release()
         finally:
-            for policy in reversed(self.policies):
-                policy.uninstall()
+            self.policies.uninstall()
             uninstall_all()  # patches still in place (3.1/3.2: the execution API cache) are undone
             self.home.stop()
             if self.keep.resources:
@@ -336,7 +323,8 @@ class E2ESession(Lifecycle):
         """The base passed as PYTHON_BASE: None (stock, as written) or the local stand-in, built
         now where no registry answers. Starts the daemon. Idempotent."""
         if not self._python_base_known:
-            self._python_base = resolve_python_base(self.start_daemon().client, self.timer)
+            self._python_base = resolve_python_base(
+                self.start_daemon().client, self.timer, mode=self.options.base_images)
             self._python_base_known = True
         return self._python_base
 
@@ -346,10 +334,10 @@ class E2ESession(Lifecycle):
         if self._assets is None:
             from airflow_e2e_harness.provision.kind_assets import provision_kind
 
-            opts = self.kind_options
+            kind, env = self.kind_options, self.options
             self._assets = provision_kind(
-                self.start_daemon(), self.timer, opts.node_image,
-                kind_bin=opts.kind_bin, kubectl_bin=opts.kubectl_bin,
+                self.start_daemon(), self.timer, kind.node_image or env.kind_image,
+                kind_bin=kind.kind_bin or env.kind_bin, kubectl_bin=kind.kubectl_bin or env.kubectl_bin,
             )
         return self._assets
 
@@ -416,7 +404,7 @@ class E2ESession(Lifecycle):
         """The image registry the cluster loads through, or None for ``kind load``
         (see kubernetes.local_registry)."""
         image = self.kind_assets.registry_image
-        if image is None or os.environ.get("HARNESS_IMAGE_LOAD", "registry") == "kind":
+        if image is None or self.options.image_load == "kind":
             return None
         registry = LocalRegistry(
             self.docker_client, image, session=self.id, storage=cache_dir() / "registry", timer=self.timer,

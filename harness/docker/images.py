@@ -20,7 +20,7 @@ import docker
 import docker.errors
 
 from airflow_e2e_harness.config import cache_dir
-from airflow_e2e_harness.docker.registry_access import have_or_pull, image_mode
+from airflow_e2e_harness.docker.registry_access import have_or_pull
 from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.housekeeping.leases import exclusive
 from airflow_e2e_harness.provision.base_image import PythonBaseImage
@@ -98,13 +98,14 @@ def declares_base_arg(dockerfile: Path) -> bool:
     return re.search(rf"^\s*ARG\s+{BASE_ARG}\b", dockerfile.read_text(), re.MULTILINE) is not None
 
 
-def resolve_python_base(client: docker.DockerClient, timer: Timer | None = None) -> str | None:
+def resolve_python_base(
+    client: docker.DockerClient, timer: Timer | None = None, mode: str = "auto",
+) -> str | None:
     """The base to pass as PYTHON_BASE, or None to build from the Dockerfile's own default.
 
-    ``HARNESS_BASE_IMAGES``: auto (stock if a registry answers), stock, local.
+    ``mode`` (``HARNESS_BASE_IMAGES``): auto (stock if a registry answers), stock, local.
     """
     timer = timer or default_timer()
-    mode = image_mode("HARNESS_BASE_IMAGES")
     if mode == "stock" or (mode == "auto" and have_or_pull(client, STOCK_PYTHON_BASE)):
         timer.log(f"base images: stock ({STOCK_PYTHON_BASE} as the Dockerfiles say)")
         return None

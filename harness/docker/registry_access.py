@@ -7,14 +7,12 @@ is the test (that is what a plain ``docker build`` would do too).
 
 from __future__ import annotations
 
-import os
 import socket
 
 import docker
 import docker.errors
 
 from airflow_e2e_harness.docker.image_names import ImageName
-from airflow_e2e_harness.errors import ConfigurationError
 
 
 def resolves(host: str) -> bool:
@@ -45,10 +43,3 @@ def have_or_pull(client: docker.DockerClient, image: str) -> bool:
     except docker.errors.APIError:
         return False
 
-
-def image_mode(env_var: str) -> str:
-    """auto (default), stock or local, from an environment variable."""
-    mode = os.environ.get(env_var, "auto").strip().lower() or "auto"
-    if mode not in {"auto", "stock", "local"}:
-        raise ConfigurationError(f"{env_var}={mode!r}: expected auto, stock or local")
-    return mode

@@ -110,20 +110,20 @@ def provision_kind(
 ) -> KindAssets:
     """Provide kind, kubectl, the node image and the XCom sidecar image.
 
-    Options win over environment (``HARNESS_KIND_IMAGE``, ``HARNESS_KIND_BIN``,
-    ``HARNESS_KUBECTL_BIN``), which win over what is on PATH, which wins over
-    building. The local node build starts the Kubernetes compile first, in the
-    background, since it dominates a cold run.
+    What is given (options, or ``HARNESS_KIND_IMAGE``, ``HARNESS_KIND_BIN`` and
+    ``HARNESS_KUBECTL_BIN`` via the session's options) wins over what is on PATH,
+    which wins over building. The local node build starts the Kubernetes compile
+    first, in the background, since it dominates a cold run.
     """
     client = daemon.client
     if client is None:
         raise ProvisionError("the Docker daemon is not started")
-    kind_image = kind_image or os.environ.get("HARNESS_KIND_IMAGE") or None
+    kind_image = kind_image or None
     if kind_image == "stock":
         kind_image = STOCK_NODE_IMAGE
-    kind = _executable(kind_bin or os.environ.get("HARNESS_KIND_BIN"), "kind binary")
+    kind = _executable(kind_bin, "kind binary")
     kind = kind or _executable(shutil.which("kind"), "kind binary")
-    kubectl = _executable(kubectl_bin or os.environ.get("HARNESS_KUBECTL_BIN"), "kubectl binary")
+    kubectl = _executable(kubectl_bin, "kubectl binary")
 
     if kind_image and kind_image != LOCAL:
         source, local = "option", False

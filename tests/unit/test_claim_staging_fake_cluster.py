@@ -268,9 +268,11 @@ class FakeSession:
         self.kind_options = SimpleNamespace(existing=existing)
         self.kind_assets = SimpleNamespace(sidecar_image=None)
         self.timer = Timer(stream=io.StringIO())
-        self.redirect = KubernetesRedirect()
-        self.namespace_map = SimpleNamespace(target=lambda *args: nullcontext())
-        self.image_rewrite = SimpleNamespace(target=lambda *args: nullcontext())
+        self.policies = SimpleNamespace(
+            kubernetes=KubernetesRedirect(),
+            namespace_map=SimpleNamespace(target=lambda *args: nullcontext()),
+            image_rewrite=SimpleNamespace(target=lambda *args: nullcontext()),
+        )
         self.ownership = SimpleNamespace(hand_back=lambda *args: None)  # pytest runs as root here
         self.docker_client = None
         self.cluster = SimpleNamespace(
@@ -398,7 +400,7 @@ def test_tasks_are_said_to_go_to_the_cluster_actually_used(
     tmp_path: Path, claims: FakeClaims, existing: bool, label: str,
 ) -> None:
     env = make(tmp_path, ["words"], existing=existing)
-    redirect = env.session.redirect
+    redirect = env.session.policies.kubernetes
     with env._kubernetes_target():
         assert redirect.label == label
     assert redirect.label == "the session's cluster"

@@ -441,7 +441,7 @@ def clusters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluste
 def no_other_redirect(pytestconfig: pytest.Config) -> Iterator[None]:
     """The plugin's session installed its own redirect (no cluster there): step it aside meanwhile."""
     session = pytestconfig.stash.get(SESSION_KEY, None)
-    redirect = getattr(session, "redirect", None)
+    redirect = session.policies.kubernetes if session is not None else None
     was_installed = bool(redirect is not None and redirect.installed)
     if was_installed:
         redirect.uninstall()
