@@ -3,6 +3,9 @@
 Prints numbers, asserts nothing. The floor is the same containers run with no
 Airflow in between: directly with the docker SDK, and as bare pods with the
 kubernetes client; the ratio harness / floor says what orchestration costs.
+The stock column is the same DAGs run with plain ``dag.test()`` on the same
+daemon and cluster, in a process with no harness code (``bench.stock_dag_test``):
+what a team writes without the harness, with the providers' default waits.
 
     python -m bench.run [--days 3] [--cluster-name harness-bench] [--keep] [--rounds 3] [--reruns 2]
 
@@ -15,7 +18,10 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -130,9 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         kind=KindOptions(cluster_name=args.cluster_name, node_image=args.kind_image),
     )
     numbers: dict[str, float] = {}
+    stocks: dict[str, float] = {}
     try:
         with session:
-            ratios = _measure(session, days, scratch, numbers, args.rounds, args.reruns)
+            ratios = _measure(session, days, scratch, numbers, args.rounds, args.reruns, stocks)
     finally:
         if args.keep:
             print(f"kept: {scratch}")
@@ -148,11 +155,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:<24} {value:8.1f}")
     if args.reruns:
         print(f"  (rerun loop: `pytest {' '.join(RERUN_ARGS)}`, a process of its own on the cluster above)")
-    print(f"\n{'scenario':<20} {'harness':>9} {'floor':>9} {'ratio':>7} {'per task':>9}"
-          f"   ({len(days)} daily runs of {TASKS_PER_RUN} tasks; median of {args.rounds} rounds)")
+    print(f"\n{'scenario':<20} {'harness':>9} {'floor':>9} {'ratio':>7} {'per task':>9} {'stock':>9} "
+          f"{'vs stock':>9}   ({len(days)} daily runs of {TASKS_PER_RUN} tasks; "
+          f"median of {args.rounds} rounds)")
     for name, (h, f) in ratios.items():
         per_task = (h - f) / (len(days) * TASKS_PER_RUN)
-        print(f"{name:<20} {h:8.1f}s {f:8.1f}s {h / f:6.2f}x {per_task:+8.2f}s")
+        stock = stocks.get(name, float("nan"))
+        print(f"{name:<20} {h:8.1f}s {f:8.1f}s {h / f:6.2f}x {per_task:+8.2f}s "
+              f"{stock:8.1f}s {h / stock:8.2f}x")
     return 0
 
 
@@ -170,11 +180,41 @@ def rerun_seconds(cluster_name: str, log: Path) -> float:
     return seconds
 
 
+def stock_seconds(
+    dag_id: str, days: list[date], rounds: int, env: dict[str, str], scratch: Path,
+) -> float:
+    """Median over ``rounds`` of plain ``dag.test()`` for all ``days`` (see bench.stock_dag_test),
+    after one warm-up day; the process's own start and DB migration are not counted."""
+    home = Path(tempfile.mkdtemp(prefix=f"stock-{dag_id}-", dir=scratch))
+    out, log = home / "runs.json", scratch / f"stock-{dag_id}.log"
+    warm_up = (days[0] - timedelta(days=1)).isoformat()
+    dag_file = MOVIELENS / "dags" / f"{dag_id}.py"
+    command = [sys.executable, "-m", "bench.stock_dag_test", str(out), str(dag_file), dag_id, warm_up,
+               *[d.isoformat() for _ in range(rounds) for d in days]]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "HARNESS_"))}
+    with log.open("w") as output:
+        # What a team's own script sets: the home, the DAGs folder dag.test() syncs from, no examples.
+        airflow = {"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(dag_file.parent),
+                   "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+        code = subprocess.run(command, cwd=ROOT, env=clean | env | airflow,
+                              stdout=output, stderr=subprocess.STDOUT, check=False).returncode
+    if code != 0:
+        raise RuntimeError(f"stock dag.test() of {dag_id} failed (exit {code}); its output: {log}")
+    runs = json.loads(out.read_text())["runs"]
+    failed = [f"{day}: {state}" for day, _, state in runs if state != "success"]
+    if failed:
+        raise RuntimeError(f"stock dag.test() of {dag_id}: not successful ({', '.join(failed)}); see {log}")
+    chunks = [runs[i:i + len(days)] for i in range(0, len(runs), len(days))]
+    per_round = [sum(seconds for _, seconds, _ in chunk) for chunk in chunks]
+    return statistics.median(per_round)
+
+
 def _measure(
     session: E2ESession, days: list[date], scratch: Path, numbers: dict[str, float], rounds: int,
-    reruns: int,
+    reruns: int, stocks: dict[str, float],
 ) -> dict[str, tuple[float, float]]:
-    """Every phase into ``numbers``; per scenario (harness seconds, floor seconds).
+    """Every phase into ``numbers``, stock dag.test() into ``stocks``; per scenario (harness seconds,
+    floor seconds).
 
     The environments are the same library objects the bundled e2e tests use.
     """
@@ -215,6 +255,12 @@ def _measure(
 
         harness_docker, floor_docker = interleaved(
             days, rounds, lambda d: docker_env.run("movielens_docker", d).seconds, docker_floor)
+        daemon_url = session.start_daemon().url
+        with timer.phase("stock dag.test() (docker)"):
+            stocks["movielens_docker"] = stock_seconds("movielens_docker", days, rounds, {
+                "DOCKER_HOST": daemon_url, "AIRFLOW_CONN_MOVIELENS": CONN,
+                "MOVIELENS_DATA_DIR": str(docker_env.data_dir), "MOVIELENS_NETWORK": docker_env.network.name,
+            }, scratch)
 
         # -- Kubernetes: each day through the harness, then as bare pods --------------------
         namespace = "movielens-bench"
@@ -239,6 +285,11 @@ def _measure(
 
         harness_k8s, floor_k8s = interleaved(
             days, rounds, lambda d: kind_env.run("movielens_k8s", d).seconds, k8s_floor)
+        with timer.phase("stock dag.test() (kubernetes)"):
+            stocks["movielens_k8s"] = stock_seconds("movielens_k8s", days, rounds, {
+                "KUBECONFIG": str(cluster.kubeconfig), "AIRFLOW_CONN_MOVIELENS": CONN,
+                "MOVIELENS_NAMESPACE": kind_env.namespace,
+            }, scratch)
 
         for n in range(reruns):  # the bench's session holds the cluster (a lease): the reruns share it
             log = scratch / f"rerun-{n + 1}.log"
