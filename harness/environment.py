@@ -365,9 +365,11 @@ class KindEnvironment(Environment):
     def _up(self) -> Iterator[None]:
         s = self.session
         s.provision_kind()  # the sidecar image, on an existing cluster too
-        cluster = s.start_cluster()
+        cluster = s.start_cluster(ready=False)
+        ready = cluster.ready_in_background()  # loads need the API and containerd, not a Ready node
         sidecar = s.kind_assets.sidecar_image
         cluster.load_images([*self.images, *([sidecar] if sidecar else [])])  # what the nodes lack (kind)
+        ready.result()  # manifests' pods need a Ready node (and CoreDNS)
         if self.existing:  # the manifests' workloads pull the pushed images too
             for line in rewrite_manifest_images(self.documents, cluster.image_refs):
                 s.timer.log(f"manifests: {line}")

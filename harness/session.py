@@ -347,27 +347,38 @@ class E2ESession(Lifecycle):
             raise NotStarted("the kind assets", "provision_kind()")
         return self._assets
 
-    def start_cluster(self) -> Cluster | ExistingCluster:
+    def start_cluster(self, *, ready: bool = True) -> Cluster | ExistingCluster:
         """A Ready kind cluster, deleted at the end unless kept (or not ours); or, with
-        ``KindOptions.kubeconfig``, an existing cluster, never created or deleted. Idempotent."""
-        if self._cluster is None:
-            if self.kind_options.existing:
-                self.start_daemon()
-                self._cluster = self._stack.enter_context(self._existing_cluster())
-                self.bundle.add_source("cluster", self._cluster.export_logs)
-                return self._cluster
-            from airflow_e2e_harness.kubernetes.cluster import Cluster
+        ``KindOptions.kubeconfig``, an existing cluster, never created or deleted. Idempotent.
 
-            assets = self.provision_kind()
-            cluster = Cluster(
-                assets, self.daemon.env(), self.docker_client, name=self.cluster_name,
-                session=self.id, keep=self.keep.cluster, run_dir=self.scratch / "kind",
-                config=self.kind_options.config, timer=self.timer,
-            )
-            self._cluster = self._stack.enter_context(cluster)
-            self.bundle.add_source("kind", cluster.export_logs)
-            cluster.registry_factory = self._start_registry  # started by the first load that needs it
+        :param ready: wait until the cluster is Ready; False returns once its API answers, for
+            callers that overlap work with that wait (``cluster.ready_in_background()``).
+        """
+        if self._cluster is None:
+            self._cluster = self._new_cluster()
+        if ready:
+            self._cluster.wait_ready()
         return self._cluster
+
+    def _new_cluster(self) -> Cluster | ExistingCluster:
+        """The session's cluster, made and entered on its stack (deleted with it unless kept)."""
+        if self.kind_options.existing:
+            self.start_daemon()
+            existing = self._stack.enter_context(self._existing_cluster())
+            self.bundle.add_source("cluster", existing.export_logs)
+            return existing
+        from airflow_e2e_harness.kubernetes.cluster import Cluster
+
+        assets = self.provision_kind()
+        cluster = Cluster(
+            assets, self.daemon.env(), self.docker_client, name=self.cluster_name,
+            session=self.id, keep=self.keep.cluster, run_dir=self.scratch / "kind",
+            config=self.kind_options.config, timer=self.timer, wait_ready_on_start=False,
+        )
+        self._stack.enter_context(cluster)
+        self.bundle.add_source("kind", cluster.export_logs)
+        cluster.registry_factory = self._start_registry  # started by the first load that needs it
+        return cluster
 
     @property
     def cluster(self) -> Cluster | ExistingCluster:

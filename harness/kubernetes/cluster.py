@@ -14,7 +14,9 @@ import platform
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ import docker.errors
 import yaml
 from pytest_kind import KindCluster
 
+from airflow_e2e_harness.background import done, in_background
 from airflow_e2e_harness.config import environ
 from airflow_e2e_harness.docker.image_names import ImageName
 from airflow_e2e_harness.errors import HarnessError
@@ -194,6 +197,7 @@ class Cluster(KubeconfigApi, Lifecycle):
         config: Path | None = None,
         timer: Timer | None = None,
         ready_timeout: float = 300.0,
+        wait_ready_on_start: bool = True,
     ) -> None:
         self.assets = assets
         self.docker_env = dict(docker_env)
@@ -217,6 +221,10 @@ class Cluster(KubeconfigApi, Lifecycle):
         self._registry: LocalRegistry | None = None
         self._registry_tried = False
         self.image_refs: dict[str, str] = {}  # nothing is renamed: pods use the loaded names
+        self.wait_ready_on_start = wait_ready_on_start
+        self._ready = False
+        self._ready_lock = threading.Lock()
+        self._stopping = threading.Event()  # ends a readiness wait still running in the background
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -225,9 +233,11 @@ class Cluster(KubeconfigApi, Lifecycle):
             self.state.leases.add(self.session)  # before create: a sweep must see the cluster in use
             self.create(others)
         self._connect_pod_networks()
-        self.wait_ready()
+        if self.wait_ready_on_start:
+            self.wait_ready()
 
     def stop(self) -> None:
+        self._stopping.set()
         try:
             with self.state.leases.locked():
                 self.state.leases.remove(self.session)
@@ -350,18 +360,33 @@ class Cluster(KubeconfigApi, Lifecycle):
 
     # -- API (api, core: KubeconfigApi) ----------------------------------------------------
     def wait_ready(self) -> None:
-        """Node Ready and every kube-system pod Running with ready containers (CoreDNS too)."""
+        """Node Ready and every kube-system pod Running with ready containers (CoreDNS too).
+        Idempotent; a second caller waits for the first."""
         def ready() -> str | None:
+            if self._stopping.is_set():
+                raise ClusterNotReady(f"cluster {self.name}: stopped while waiting for it to be ready")
             try:
                 return self._not_ready() or None
             except Exception as err:  # noqa: BLE001 - API still starting: retry until the deadline
                 return f"API error: {err}"
 
-        with self.timer.phase(f"cluster ready ({self.name})"):
-            try:
-                wait_until(ready, what=f"cluster {self.name}", timeout=self.ready_timeout, interval=1.0)
-            except WaitTimeout as err:
-                raise ClusterNotReady(str(err)) from err
+        with self._ready_lock:
+            if self._ready:
+                return
+            with self.timer.phase(f"cluster ready ({self.name})"):
+                try:
+                    wait_until(ready, what=f"cluster {self.name}", timeout=self.ready_timeout, interval=1.0,
+                               sleep=self._stopping.wait)
+                except WaitTimeout as err:
+                    raise ClusterNotReady(str(err)) from err
+            self._ready = True
+
+    def ready_in_background(self) -> Future[None]:
+        """:meth:`wait_ready` in a thread of its own, so that what needs only the API and the
+        nodes' containerd (image loads) overlaps with CoreDNS and the node becoming Ready."""
+        if self._ready:
+            return done(None)
+        return in_background(self.wait_ready, name=f"airflow-e2e-ready-{self.name}")
 
     def _not_ready(self) -> str:
         nodes = self.core.list_node().items

@@ -13,12 +13,14 @@ declare.
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future
 from pathlib import Path
 
 import docker
 import yaml
 from kubernetes import client as k8s
 
+from airflow_e2e_harness.background import done
 from airflow_e2e_harness.docker.image_names import ImageName, full_name
 from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.kubernetes.kube_api import KubeconfigApi
@@ -123,6 +125,12 @@ class ExistingCluster(KubeconfigApi, Lifecycle):
                 f"{REACH_TIMEOUT:.0f}s: {err}. Check --kubeconfig / --kube-context."
             ) from err
         self.timer.log(f"cluster: using context {self.name} ({self.server}); it is never created or deleted")
+
+    def wait_ready(self) -> None:
+        """An existing cluster is as ready as it gets once it answers (see start)."""
+
+    def ready_in_background(self) -> Future[None]:
+        return done(None)
 
     def stop(self) -> None:
         self.close_api()
