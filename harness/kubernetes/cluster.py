@@ -23,6 +23,7 @@ from typing import Any
 import docker
 import docker.errors
 import yaml
+from kubernetes import client as k8s
 from pytest_kind import KindCluster
 
 from airflow_e2e_harness.background import done, in_background
@@ -44,6 +45,7 @@ from airflow_e2e_harness.waiting import WaitTimeout, wait_until
 
 DATA_PLACEHOLDER = "__HARNESS_DATA_DIR__"
 DATA_CONTAINER_PATH = "/data"
+DNS_PROBE_PERIOD = 1  # seconds between CoreDNS readiness probes in clusters the harness creates
 
 
 def remove_unused_kind_network(client: docker.DockerClient) -> bool:
@@ -313,6 +315,18 @@ class Cluster(KubeconfigApi, Lifecycle):
                     f"with DOCKER_HOST={self.docker_env.get('DOCKER_HOST', '')} for details."
                 ) from err
         os.chmod(self.kubeconfig, 0o600)
+        self._quicken_dns_readiness()
+
+    def _quicken_dns_readiness(self) -> None:
+        """CoreDNS answers seconds after it starts, but its readiness probe runs every 10 s, and
+        pods resolve Services only through Ready CoreDNS pods: probing every second makes a new
+        cluster ready about 6 s sooner. Only in a cluster the harness has just created."""
+        patch = {"spec": {"template": {"spec": {"containers": [
+            {"name": "coredns", "readinessProbe": {"periodSeconds": DNS_PROBE_PERIOD}}]}}}}
+        try:
+            k8s.AppsV1Api(self.api).patch_namespaced_deployment("coredns", "kube-system", patch)
+        except Exception as err:  # noqa: BLE001 - a cluster without CoreDNS (or another) only waits longer
+            self.timer.log(f"cluster {self.name}: CoreDNS readiness probe left as it is ({err})")
 
     def _connect_pod_networks(self) -> None:
         """Several nodes made from the harness's own node image need kindnetd's part done
