@@ -1,4 +1,5 @@
-"""``python -m airflow_e2e_harness``: provisioning, one-off DAG runs and housekeeping outside pytest."""
+"""``python -m airflow_e2e_harness``: provisioning, one-off DAG runs, housekeeping outside pytest, and
+``compare`` (your suite on two Airflow versions)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from airflow_e2e_harness.airflow.interrupts import sigterm_as_keyboard_interrupt
+from airflow_e2e_harness.compare.command import add_parser as add_compare_parser
 from airflow_e2e_harness.docker.daemon import DockerDaemon, ping, reachable_clients, stop_process
 from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.housekeeping.cleanup import Sweeper
@@ -158,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     c.add_argument("--kept", action="store_true", help="also kept clusters and a kept harness daemon")
     c.set_defaults(func=cmd_cleanup)
+    add_compare_parser(sub)
     args = parser.parse_args(argv)
     sigterm_as_keyboard_interrupt()
     try:

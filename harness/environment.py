@@ -31,6 +31,7 @@ from kubernetes.client.rest import ApiException
 from airflow_e2e_harness.airflow.runner import RunResult, to_logical_date
 from airflow_e2e_harness.airflow.schedule_drift import ScheduleDrift, schedule_drift
 from airflow_e2e_harness.airflow.scheduled_runs import manual_plan, scheduled_plan
+from airflow_e2e_harness.compare.record import catchup_runs, record_run
 from airflow_e2e_harness.config import environ
 from airflow_e2e_harness.docker.containers import DockerNetwork, ServiceContainer
 from airflow_e2e_harness.docker.images import BuiltImage
@@ -178,7 +179,8 @@ class Environment(Lifecycle):
         """
         with environ(self.run_environment()):
             plans = self.session.start_airflow().plan_catchup(self.dags, dag_id, start, end)
-        return [self.run_scheduled(dag_id, plan.logical_date) for plan in plans]
+        with catchup_runs():  # how compare's records name them
+            return [self.run_scheduled(dag_id, plan.logical_date) for plan in plans]
 
     def schedule_drift(self, dag_id: str, logical_date: date | datetime | str) -> ScheduleDrift:
         """Without running anything: where ``run(dag_id, logical_date)`` would differ from
@@ -220,6 +222,7 @@ class Environment(Lifecycle):
             s.timer.log(f"retries: {', '.join(retried)} of {dag_id} retried without the DAG's retry_delay "
                         "(--keep-retry-delays keeps it)")
         self._after_run(result)
+        record_run(self, result)  # only while compare asks for records (HARNESS_RECORD_DIR)
         self.session.runs.append(result)
         return result
 

@@ -34,6 +34,7 @@ from airflow_e2e_harness.airflow.scheduled_runs import (
     scheduled_plans,
 )
 from airflow_e2e_harness.airflow.xcoms import read_xcoms
+from airflow_e2e_harness.compare.record import parse_dags
 from airflow_e2e_harness.errors import ConfigurationError, HarnessError
 from airflow_e2e_harness.internals.touches import DAG_BAG
 from airflow_e2e_harness.timing import Timer, default_timer
@@ -242,7 +243,7 @@ class DagRunner:
         folder = Path(dags_folder).resolve()
         self.home.add_dag_folder(folder)
         self.home.migrate()
-        bag = DAG_BAG.load()(dag_folder=str(folder))  # moved in Airflow 3.2
+        bag = parse_dags(DAG_BAG.load(), folder)  # moved in Airflow 3.2; recorded for compare
         if bag.import_errors:
             errors = dict(bag.import_errors)
             heads = [where_it_failed(path, err) for path, err in errors.items()]

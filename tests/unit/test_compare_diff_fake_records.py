@@ -1,0 +1,171 @@
+"""compare's diff, allow patterns and rendering, on records made by hand (fake suites, no Airflow run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from airflow_e2e_harness.compare.allow import AllowList
+from airflow_e2e_harness.compare.diff import ADDED, CHANGED, REMOVED, compare, diff_imports, same
+from airflow_e2e_harness.compare.page import render
+from airflow_e2e_harness.compare.record import ImportRecord, RunRecord, SuiteRecords
+from airflow_e2e_harness.compare.suite import SuiteOutcome
+from airflow_e2e_harness.compare.text import summary, value_text
+
+SHA_A, SHA_B = "a" * 64, "b" * 64
+
+
+def fake_run(dag: str = "etl", **changes: Any) -> RunRecord:
+    fields: dict[str, Any] = dict(
+        test="tests/test_etl.py::test_daily", dag_id=dag, logical_date="2026-01-05T00:00:00+00:00",
+        kind="manual", occurrence=1, run_id="manual__2026-01-05T00:00:00+00:00", state="success", ok=True,
+        data_interval=["2026-01-05T00:00:00+00:00", "2026-01-05T00:00:00+00:00"],
+        tasks={"extract": {"state": "success", "tries": 1}, "load": {"state": "success", "tries": 1}},
+        xcoms={"extract": '{"rows": 42}', "load": None},
+        rendered={"extract": {"command": ["extract", "--ds", "2026-01-05"], "image": "etl:1.0"}, "load": {}},
+        files={"2026-01-05.csv": SHA_A}, written=["2026-01-05.csv"],
+    )
+    return RunRecord(**(fields | changes))
+
+
+def suite(*runs: RunRecord, imports: ImportRecord | None = None) -> SuiteRecords:
+    return SuiteRecords(list(runs), imports or ImportRecord())
+
+
+def addresses(records_a: SuiteRecords, records_b: SuiteRecords, allow: list[str] = ()) -> dict[str, tuple]:
+    found = compare(records_a, records_b, ("3.2.2", "3.3.2"), AllowList(list(allow)))
+    return {d.address: (d.before, d.after, d.how, d.allowed_by) for d in found.differences}
+
+
+def test_the_same_runs_have_no_difference() -> None:
+    comparison = compare(suite(fake_run()), suite(fake_run()), ("a", "b"))
+    assert comparison.differences == [] and len(comparison.runs) == 1
+
+
+def test_each_field_that_differs_is_named_with_both_values() -> None:
+    after = fake_run(
+        state="failed", ok=False, data_interval=["2026-01-04T00:00:00+00:00", "2026-01-05T00:00:00+00:00"],
+        tasks={"extract": {"state": "success", "tries": 2}, "load": {"state": "failed", "tries": 1}},
+        xcoms={"extract": {"rows": 42}, "load": None},
+        rendered={"extract": {"command": ["extract", "--ds", "2026-01-04"], "image": "etl:1.0"}, "load": {}},
+        files={"2026-01-05.csv": SHA_B}, written=["2026-01-05.csv"],
+    )
+    assert addresses(suite(fake_run()), suite(after)) == {
+        "etl.state": ("success", "failed", CHANGED, None),
+        "etl.data_interval.start": ("2026-01-05T00:00:00+00:00", "2026-01-04T00:00:00+00:00", CHANGED, None),
+        "etl.extract.tries": (1, 2, CHANGED, None),
+        "etl.load.state": ("success", "failed", CHANGED, None),
+        # a str that spells a dict is not that dict: what a downstream task receives changed
+        "etl.extract.xcom": ('{"rows": 42}', {"rows": 42}, CHANGED, None),
+        "etl.extract.rendered.command": (["extract", "--ds", "2026-01-05"], ["extract", "--ds", "2026-01-04"],
+                                         CHANGED, None),
+        "etl.files.2026-01-05.csv": (SHA_A, SHA_B, CHANGED, None),
+    }
+
+
+def test_json_equality_keeps_types_apart() -> None:
+    assert not same(1, True) and not same(1, 1.0) and not same("1", 1)
+    assert same({"a": 1, "b": [1, 2]}, {"b": [1, 2], "a": 1})
+
+
+def test_tasks_fields_runs_and_files_in_one_version_only() -> None:
+    after = fake_run(
+        tasks={"extract": {"state": "success", "tries": 1}, "notify": {"state": "success", "tries": 1}},
+        xcoms={"extract": '{"rows": 42}', "notify": None},
+        rendered={"extract": {"command": ["extract", "--ds", "2026-01-05"], "image": "etl:1.0",
+                              "environment": {}}, "notify": {}},
+        files={"2026-01-05.csv": SHA_A, "extra.txt": SHA_B}, written=["extra.txt"],
+    )
+    other = fake_run(dag="report")
+    assert addresses(suite(fake_run(), other), suite(after)) == {
+        "etl.load": ("success", None, REMOVED, None),
+        "etl.notify": (None, "success", ADDED, None),
+        "etl.extract.rendered.environment": (None, {}, ADDED, None),
+        "etl.files.extra.txt": (None, SHA_B, ADDED, None),
+        "report.run": ("success", None, REMOVED, None),
+    }
+
+
+def test_only_files_a_run_wrote_are_its_differences() -> None:
+    """A file an earlier run wrote differently is that run's difference, not every later run's."""
+    before = fake_run(files={"old.txt": SHA_A, "2026-01-05.csv": SHA_A}, written=["2026-01-05.csv"])
+    after = fake_run(files={"old.txt": SHA_B, "2026-01-05.csv": SHA_A}, written=["2026-01-05.csv"])
+    assert addresses(suite(before), suite(after)) == {}
+    removed = fake_run(files={}, written=["2026-01-05.csv"])
+    assert addresses(suite(fake_run()), suite(removed)) == {
+        "etl.files.2026-01-05.csv": (SHA_A, None, REMOVED, None)}
+
+
+def test_runs_are_matched_by_test_dag_date_kind_and_order() -> None:
+    first, second = fake_run(), fake_run(occurrence=2, state="failed")
+    scheduled = fake_run(kind="scheduled")
+    found = compare(suite(first, second, scheduled), suite(second, scheduled, first), ("a", "b"))
+    assert found.differences == [] and len(found.runs) == 3
+    other_test = fake_run(test="tests/test_etl.py::test_other")
+    assert set(addresses(suite(first), suite(other_test))) == {"etl.run"}
+
+
+def test_imports_errors_and_warnings() -> None:
+    before = ImportRecord(errors={"broken.py": "broken.py:3: ImportError: x"},
+                          warnings={"etl.py": ["DeprecationWarning: old"]})
+    after = ImportRecord(errors={}, warnings={"etl.py": ["DeprecationWarning: old",
+                                                        "RemovedInAirflow4Warning: also old"]})
+    found = {d.address: (d.before, d.after, d.how) for d in diff_imports(before, after)}
+    assert found == {
+        "imports.errors.broken.py": ("broken.py:3: ImportError: x", None, REMOVED),
+        "imports.warnings.etl.py.RemovedInAirflow4Warning": (
+            None, "RemovedInAirflow4Warning: also old", ADDED),
+    }
+
+
+def test_allow_patterns_are_globs_over_the_whole_address() -> None:
+    allow = AllowList(["etl.*.xcom", "*.files.*.csv", "nothing.*"])
+    assert allow.match("etl.extract.xcom") == "etl.*.xcom"
+    assert allow.match("etl.group.inner.xcom") == "etl.*.xcom"  # * crosses dots (task groups)
+    assert allow.match("etl.extract.xcomx") is None
+    assert allow.match("etl.files.out/2026-01-05.csv") == "*.files.*.csv"
+    assert allow.match("etl.state") is None
+    assert allow.unused() == ["nothing.*"]
+
+
+def test_allowed_differences_are_marked_and_do_not_count() -> None:
+    after = fake_run(xcoms={"extract": "x", "load": None}, state="failed")
+    found = compare(suite(fake_run()), suite(after), ("a", "b"), AllowList(["etl.*.xcom"]))
+    assert [(d.address, d.allowed_by) for d in found.differences] == [
+        ("etl.state", None), ("etl.extract.xcom", "etl.*.xcom")]
+    assert [d.address for d in found.unallowed] == ["etl.state"]
+
+
+def test_text_summary_lists_differences_under_their_run() -> None:
+    after = fake_run(xcoms={"extract": "3.3.2", "load": None}, files={"2026-01-05.csv": SHA_B})
+    steady = fake_run(dag="steady")
+    comparison = compare(suite(fake_run(), steady), suite(after, steady), ("3.2.2", "3.3.2"),
+                         AllowList(["etl.files.*"]))
+    text = summary(comparison)
+    assert text.splitlines() == [
+        "airflow 3.2.2 -> 3.3.2: 1 of 2 DAG run(s) differ, 2 difference(s) (1 allowed)",
+        "  etl @ 2026-01-05 (manual)  [tests/test_etl.py::test_daily]",
+        '    etl.extract.xcom          "{\\"rows\\": 42}" -> "3.3.2"',
+        f"    etl.files.2026-01-05.csv  sha256:{'a' * 12} -> sha256:{'b' * 12}  (allowed: etl.files.*)",
+        "  same: steady @ 2026-01-05 (manual)",
+        "  DAG imports: same (import errors, deprecation warnings)",
+    ]
+
+
+def test_long_values_are_cut_in_the_summary() -> None:
+    assert value_text("x" * 200).endswith('...') and len(value_text("x" * 200)) == 70
+    assert value_text(None) == "null"
+
+
+def test_page_has_a_row_per_difference_escaped(tmp_path: Path) -> None:
+    after = fake_run(xcoms={"extract": "<script>", "load": None})
+    comparison = compare(suite(fake_run()), suite(after), ("3.2.2", "3.3.2"))
+    (tmp_path / "1").mkdir()
+    outcome = SuiteOutcome("3.2.2", 0, tmp_path / "1" / "pytest.log", suite(fake_run()), 12.5)
+    page = render([comparison], [outcome], "compare <x>", tmp_path)
+    row = '<tr class="difference" data-address="etl.extract.xcom" data-how="changed" data-allowed="">'
+    assert row in page
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "<title>compare &lt;x&gt;</title>" in page
+    assert "1 difference(s) not allowed" in page
+    assert 'href="1/pytest.log"' in page
