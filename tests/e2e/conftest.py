@@ -24,8 +24,8 @@ OUTER_CACHE = cache_dir()
 # Modules whose tests run sessions of their own (minutes each): first, so that with
 # `pytest -n 2` they start early on different workers instead of ending the run alone.
 SLOW_FIRST = (
-    "test_containerd_image_store.py", "test_user_project.py", "test_sessions.py", "test_non_root.py",
-    "test_interrupt.py",
+    "test_containerd_image_store.py", "test_user_project.py", "test_compare.py", "test_sessions.py",
+    "test_non_root.py", "test_interrupt.py",
 )
 
 
