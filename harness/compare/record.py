@@ -130,7 +130,12 @@ def load_records(folder: Path) -> SuiteRecords:
             if line.strip():
                 data = json.loads(line)
                 found.imports.merge(ImportRecord(data.get("errors", {}), data.get("warnings", {})))
-    found.runs.sort(key=lambda r: (r.test, r.dag_id, r.logical_date, r.kind, r.occurrence))
+    found.runs.sort(key=lambda r: (*r.key, r.worker, r.sequence))
+    counts: dict[tuple[str, str, str, str], int] = {}
+    for run in found.runs:  # one test run twice (reruns): numbered on, none dropped
+        base = run.key[:4]
+        counts[base] = max(counts.get(base, 0) + 1, run.occurrence)
+        run.occurrence = counts[base]
     return found
 
 

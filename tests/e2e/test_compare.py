@@ -7,7 +7,8 @@ its output file and its XCom), one that does not (``steady``), and one whose man
 interval depends on the timetable a cron schedule gets (``interval_probe``: Airflow 2's
 CronDataIntervalTimetable, Airflow 3's CronTriggerTimetable). The test works out what must differ
 from the versions alone, and checks that compare finds exactly that, in its JSON, its summary and
-its page, and nothing else; then that ``--allow`` turns the exit status to 0, on cached virtualenvs.
+its page, and nothing else; then that ``--allow`` turns the exit status to 0, on cached virtualenvs,
+and that a suite which does not run at all makes it 2.
 """
 
 from __future__ import annotations
@@ -132,12 +133,12 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def compare(
     project: Path, case: Case, wheel: Path, env: dict[str, str], *extra: str,
+    pytest_args: tuple[str, ...] = ("-p", "no:cacheprovider", "-q"),
 ) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, "-m", "airflow_e2e_harness", "compare",
             "--airflow", case.before, "--airflow", case.after,
             "--constraints", str(case.before_constraints), "--constraints", str(case.after_constraints),
-            "--harness-wheel", str(wheel), "--out", "compare-out", *extra,
-            "--", "-p", "no:cacheprovider", "-q"]
+            "--harness-wheel", str(wheel), "--out", "compare-out", *extra, "--", *pytest_args]
     return subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True, timeout=1800)
 
 
@@ -196,3 +197,10 @@ def test_compare_finds_exactly_what_the_version_changes(
     report = json.loads((out / "compare.json").read_text())
     assert {d["address"]: d["allowed_by"] for d in report["comparisons"][0]["differences"]} == {
         address: address.split(".")[0] + ".*" for address in want}
+
+    # a suite that does not run at all (here: an option pytest does not know) is an error, exit 2
+    broken = compare(project, case, wheel, env, pytest_args=("--no-such-option",))
+    output = f"{broken.stdout}\n{broken.stderr}"
+    assert broken.returncode == 2, output
+    said = f"error: the suite on {case.before} did not run: pytest exit 4 (usage error)"
+    assert said in broken.stderr, output

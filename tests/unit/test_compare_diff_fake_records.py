@@ -169,3 +169,14 @@ def test_page_has_a_row_per_difference_escaped(tmp_path: Path) -> None:
     assert "<title>compare &lt;x&gt;</title>" in page
     assert "1 difference(s) not allowed" in page
     assert 'href="1/pytest.log"' in page
+
+
+def test_a_suite_that_did_not_run_is_an_error_and_failed_tests_are_not(tmp_path: Path) -> None:
+    log = tmp_path / "pytest.log"
+    log.write_text("ERROR: usage: pytest [options]\n")
+    assert SuiteOutcome("3.2.2", 0, log, suite(fake_run())).error is None
+    assert SuiteOutcome("3.2.2", 1, log, suite(fake_run())).error is None  # tests failed, runs to compare
+    usage = SuiteOutcome("3.2.2", 4, log, suite(fake_run())).error
+    assert usage is not None and "pytest exit 4 (usage error)" in usage and "ERROR: usage" in usage
+    before_any = SuiteOutcome("3.2.2", 1, log, suite()).error
+    assert before_any is not None and "pytest exit 1 before any DAG run" in before_any

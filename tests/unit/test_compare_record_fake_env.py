@@ -134,3 +134,16 @@ def test_jsonable_keeps_what_json_can_tell_apart() -> None:
 def test_neutral_replaces_the_longest_name_first() -> None:
     names: dict[str, Any] = {"artifacts": "/p/e2e", "data_dir": "/p/e2e/data/docker", "network": ""}
     assert neutral(["/p/e2e/data/docker/x", "/p/e2e/log"], names) == ["${data_dir}/x", "${artifacts}/log"]
+
+
+def test_the_same_key_twice_in_one_suite_is_numbered_on(records: Path, tmp_path: Path) -> None:
+    """A test run twice (a rerun plugin, two workers) records the same key twice: none is dropped."""
+    records.mkdir()
+    for worker in ("gw0", "gw1"):
+        run = json.loads(json.dumps({
+            "test": "t::x", "dag_id": "etl", "logical_date": "2026-01-05T00:00:00+00:00", "kind": "manual",
+            "occurrence": 1, "run_id": "r", "state": "success", "ok": True, "data_interval": None,
+            "tasks": {}, "xcoms": {}, "rendered": {}, "files": {}, "written": [], "worker": worker,
+            "sequence": 1}))
+        (records / f"run-{worker}.json").write_text(json.dumps(run))
+    assert [(r.worker, r.occurrence) for r in load_records(records).runs] == [("gw0", 1), ("gw1", 2)]
