@@ -16,7 +16,8 @@ table.diff { border-collapse: collapse; width: 100%; margin: 0.5rem 0; }
 table.diff td, table.diff th { border: 1px solid #e0e0e0; padding: 0.25rem 0.5rem; vertical-align: top;
   text-align: left; font-size: 0.85rem; }
 table.diff td.address { font-family: monospace; white-space: nowrap; }
-table.diff pre { margin: 0; border: none; padding: 0; background: none; white-space: pre-wrap; }
+table.diff pre { margin: 0; border: none; padding: 0; background: none; white-space: pre-wrap;
+  overflow-wrap: anywhere; }
 tr.allowed { color: #757575; } .absent { color: #9e9e9e; font-style: italic; }
 .verdict { font-weight: 600; }
 """
@@ -25,14 +26,22 @@ tr.allowed { color: #757575; } .absent { color: #9e9e9e; font-style: italic; }
 def render(comparisons: Sequence[Comparison], outcomes: Sequence[SuiteOutcome], title: str,
            out: Path) -> str:
     failing = sum(len(c.unallowed) for c in comparisons)
-    verdict = (f'<p class="verdict" style="color:{_colour("failed")}">{failing} difference(s) not allowed</p>'
-               if failing else f'<p class="verdict" style="color:{_colour("success")}">no difference '
-               "that is not allowed</p>")
+    errors = [o.error for o in outcomes if o.error]
+    if errors:
+        verdict = "".join(f'<pre class="error">{_e(error)}</pre>' for error in errors)
+    elif failing:
+        verdict = _verdict("failed", f"{failing} difference(s) not allowed")
+    else:
+        verdict = _verdict("success", "no difference that is not allowed")
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
         f"<style>{STYLE}{EXTRA_STYLE}</style></head><body><h1>{_e(title)}</h1>{verdict}"
         + _versions(outcomes, out) + "".join(_comparison(c) for c in comparisons) + "</body></html>\n"
     )
+
+
+def _verdict(state: str, text: str) -> str:
+    return f'<p class="verdict" style="color:{_colour(state)}">{_e(text)}</p>'
 
 
 def _versions(outcomes: Sequence[SuiteOutcome], out: Path) -> str:

@@ -31,7 +31,7 @@ from airflow_e2e_harness.errors import ConfigurationError, HarnessError
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.timing import Timer, default_timer
 
-KEEP = 6  # cached virtualenvs kept (the newest used); each is several hundred MB
+KEEP = 4  # cached virtualenvs kept (the newest used): two comparisons of two versions; each is ~450 MB
 READY = "ready.json"
 
 

@@ -180,3 +180,12 @@ def test_a_suite_that_did_not_run_is_an_error_and_failed_tests_are_not(tmp_path:
     assert usage is not None and "pytest exit 4 (usage error)" in usage and "ERROR: usage" in usage
     before_any = SuiteOutcome("3.2.2", 1, log, suite()).error
     assert before_any is not None and "pytest exit 1 before any DAG run" in before_any
+
+
+def test_the_page_of_a_suite_that_did_not_run_says_so(tmp_path: Path) -> None:
+    (tmp_path / "1").mkdir()
+    log = tmp_path / "1" / "pytest.log"
+    log.write_text("ImportError while loading conftest\n")
+    page = render([], [SuiteOutcome("3.2.2", 4, log, suite())], "compare", tmp_path)
+    assert '<pre class="error">the suite on 3.2.2 did not run: pytest exit 4 (usage error)' in page
+    assert "ImportError while loading conftest" in page and "not allowed" not in page
