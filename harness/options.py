@@ -45,6 +45,7 @@ class HarnessOptions:
     :param image_registry: ``HOST[:PORT][/PREFIX]`` the existing cluster pulls task images from.
     :param base_images: the Python base of task images: ``auto``, ``stock`` or ``local``.
     :param image_load: how images reach kind nodes: ``registry`` (default) or ``kind`` (kind load).
+    :param record_dir: where each DAG run writes a record for ``compare`` (set by ``compare``).
     """
 
     cache_dir: Path | None = field(default=None, metadata=_var("HARNESS_CACHE_DIR", "root of every cache"))
@@ -73,6 +74,8 @@ class HarnessOptions:
         "HARNESS_BASE_IMAGES", "task images' Python base: auto, stock or local"))
     image_load: str = field(default="registry", metadata=_var(
         "HARNESS_IMAGE_LOAD", "how images reach kind nodes: registry or kind"))
+    record_dir: str | None = field(default=None, metadata=_var(
+        "HARNESS_RECORD_DIR", "compare: where each DAG run's record goes"))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> HarnessOptions:

@@ -25,11 +25,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_e2e_harness.options import HarnessOptions
+
 if TYPE_CHECKING:
     from airflow_e2e_harness.airflow.runner import RunResult
     from airflow_e2e_harness.environment import Environment
 
-RECORD_DIR_VARIABLE = "HARNESS_RECORD_DIR"
+RECORD_DIR_VARIABLE = "HARNESS_RECORD_DIR"  # HarnessOptions.record_dir; compare sets it for each suite
 RUN_PREFIX = "run-"
 IMPORTS_PREFIX = "imports-"
 FORMAT = 1
@@ -44,7 +46,7 @@ _sequence = 0
 
 def record_dir() -> Path | None:
     """Where records go, or None when nobody asked for them (the usual case)."""
-    value = os.environ.get(RECORD_DIR_VARIABLE)
+    value = HarnessOptions.from_env().record_dir
     return Path(value) if value else None
 
 
@@ -149,7 +151,7 @@ def record_run(env: Environment, result: RunResult) -> None:
     _sequence += 1
     session = env.session
     # A manual run's id holds the time it was made: ${run_id} in values, so that it is no difference.
-    names = {**env.placeholders(), "artifacts": str(session.artifacts_path), "session": session.id,
+    names = {**env.placeholders(), "artifacts": str(session.artifacts_dir), "session": session.id,
              "run_id": result.run_id}
     data_dir = getattr(env, "data_dir", None)
     files = digests(Path(data_dir)) if data_dir is not None else {}

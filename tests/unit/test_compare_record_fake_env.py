@@ -27,7 +27,7 @@ from airflow_e2e_harness.compare.record import (
 
 class FakeSession:
     id = "20260105-120000-42"
-    artifacts_path = Path("/work/project/e2e-artifacts/20260105-120000-42")
+    artifacts_dir = Path("/work/project/e2e-artifacts/20260105-120000-42")
 
 
 class FakeEnvironment:
