@@ -1,0 +1,148 @@
+"""One adapter per Airflow line: what differs between Airflow 2.11 and 3.x outside the registered
+internals (:mod:`airflow_e2e_harness.internals.touches`, whose ``by_line`` targets follow the same
+line), chosen once, at session start (:func:`current`).
+
+Airflow 2.11 runs a DAG the way 3.x does from the harness's side (``dag.test()`` in-process, the
+metadata DB, cluster policies), but names things differently: ``dag.test(execution_date=...)``,
+``airflow.models`` instead of ``airflow.sdk``, no ``run_after`` or ``triggered_by`` on a DagRun, run
+ids from the logical date. What 2.11 cannot do at all (DAG bundles, the in-process execution API,
+Airflow 3's template variables) is said where it is used, never by a crash.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from typing import Any, ClassVar
+
+from airflow_e2e_harness.errors import ConfigurationError
+from airflow_e2e_harness.internals import airflow_line, installed_version
+from airflow_e2e_harness.internals.touches import FAB_USER
+
+SUPPORTED = ("2.11", "3.1", "3.2", "3.3")  # tested; later 3.x lines get the Airflow 3 adapter
+UNSUPPORTED_3 = ("3.0",)  # dag.test()'s DockerOperator tasks fail in its execution API (compatibility.md)
+
+
+class UnsupportedAirflow(ConfigurationError):
+    """The installed Airflow is a line the harness has no adapter for."""
+
+
+class Airflow3:
+    """Airflow 3.1 to 3.3: the task SDK, its supervisor and the in-process execution API."""
+
+    name: ClassVar[str] = "Airflow 3"
+    major: ClassVar[int] = 3
+    core_distribution: ClassVar[str] = "apache-airflow-core"
+    # The warm-up DAG's imports: what this line's DAG authors write.
+    dag_imports: ClassVar[str] = "from airflow.sdk import DAG, task"
+    # Configuration the private Airflow home adds on this line.
+    home_settings: ClassVar[dict[str, str]] = {}
+
+    @property
+    def core_version(self) -> str:
+        """The version of the distribution that holds the metadata DB's schema (the cached DB's key)."""
+        return installed_version(self.core_distribution) or "unknown"
+
+    def dag_test(self, dag: Any, logical_date: datetime, run_conf: dict[str, Any] | None) -> Any:
+        return dag.test(logical_date=logical_date, run_conf=run_conf)
+
+    def run_after(self, dag_run: Any) -> datetime:
+        return dag_run.run_after
+
+    def generate_run_id(self, timetable: Any, run_type: Any, info: Any) -> str:
+        """The scheduler's run id for a run the timetable gives (``info``: its DagRunInfo)."""
+        partition_key = getattr(info, "partition_key", None)
+        extra = {"partition_key": partition_key} if partition_key is not None else {}
+        return timetable.generate_run_id(
+            run_type=run_type, run_after=info.run_after, data_interval=info.data_interval, **extra,
+        )
+
+    def manual_run_id(self, logical_date: datetime, run_after: datetime) -> str:
+        """The run id ``dag.test()`` gives its manual run."""
+        from airflow.utils.types import DagRunType
+
+        return DagRunType.MANUAL.generate_run_id(suffix=run_after.isoformat())
+
+    def create_scheduled_run(self, dag: Any, plan: Any, session: Any, start_date: datetime) -> Any:
+        """The DagRun the scheduler would create for ``plan`` (a :class:`RunPlan`)."""
+        from airflow.utils.state import DagRunState
+        from airflow.utils.types import DagRunTriggeredByType, DagRunType
+
+        extra = {"partition_key": plan.partition_key} if plan.partition_key is not None else {}
+        return dag.create_dagrun(
+            run_id=plan.run_id, logical_date=plan.logical_date, data_interval=plan.data_interval,
+            run_after=plan.run_after, conf=None, run_type=DagRunType.SCHEDULED,
+            triggered_by=DagRunTriggeredByType.TIMETABLE, state=DagRunState.RUNNING,
+            start_date=start_date, session=session, **extra,
+        )
+
+    def logical_date_column(self, dag_run_model: Any) -> Any:
+        return dag_run_model.logical_date
+
+
+class Airflow2(Airflow3):
+    """Airflow 2.11: ``airflow.models``, ``dag.test(execution_date=...)``, no execution API."""
+
+    name = "Airflow 2.11"
+    major = 2
+    core_distribution = "apache-airflow"
+    dag_imports = "from airflow import DAG\nfrom airflow.decorators import task"
+    # Airflow 3's timer unit, which quiets 2.11's RemovedInAirflow3Warning at every import of its metrics.
+    home_settings = {"AIRFLOW__METRICS__TIMER_UNIT_CONSISTENCY": "True"}
+
+    def dag_test(self, dag: Any, logical_date: datetime, run_conf: dict[str, Any] | None) -> Any:
+        if FAB_USER.applies:
+            FAB_USER.require()  # its table, which a rerun's delete of the earlier DagRun needs
+        return dag.test(execution_date=logical_date, run_conf=run_conf)
+
+    def run_after(self, dag_run: Any) -> datetime:
+        # 2.11's DagRun has no run_after: a manual run may start at its logical date, as in 3.x's
+        # dag.test(); a scheduled one at its data interval's end (the timetable's run_after).
+        if str(getattr(dag_run.run_type, "value", dag_run.run_type)) == "scheduled" and \
+                dag_run.data_interval_end is not None:
+            return dag_run.data_interval_end
+        return dag_run.execution_date
+
+    def generate_run_id(self, timetable: Any, run_type: Any, info: Any) -> str:
+        return timetable.generate_run_id(
+            run_type=run_type, logical_date=info.logical_date, data_interval=info.data_interval,
+        )
+
+    def manual_run_id(self, logical_date: datetime, run_after: datetime) -> str:
+        from airflow.utils.types import DagRunType
+
+        return DagRunType.MANUAL.generate_run_id(logical_date)  # what 2.11's dag.test() uses
+
+    def create_scheduled_run(self, dag: Any, plan: Any, session: Any, start_date: datetime) -> Any:
+        from airflow.utils.state import DagRunState
+        from airflow.utils.types import DagRunType
+
+        return dag.create_dagrun(
+            run_id=plan.run_id, execution_date=plan.logical_date, data_interval=plan.data_interval,
+            conf=None, run_type=DagRunType.SCHEDULED, external_trigger=False, state=DagRunState.RUNNING,
+            start_date=start_date, session=session,
+        )
+
+    def logical_date_column(self, dag_run_model: Any) -> Any:
+        return dag_run_model.execution_date
+
+
+@cache
+def current() -> Airflow3:
+    """The adapter for the installed Airflow; :class:`UnsupportedAirflow` for a line without one
+    (Airflow 3.0, 2.10 and older), raised at session start."""
+    line = airflow_line()
+    major = int(line.partition(".")[0] or 0)
+    if line in UNSUPPORTED_3 or major < 2 or (major == 2 and line not in SUPPORTED):
+        version = installed_version("apache-airflow") or "none"
+        raise UnsupportedAirflow(
+            f"airflow-e2e-harness supports Airflow {', '.join(SUPPORTED)}; installed: apache-airflow "
+            f"{version}. Install one of those (tests/constraints/ holds tested sets); see "
+            "docs/compatibility.md."
+        )
+    return Airflow2() if line.startswith("2.") else Airflow3()
+
+
+def is_airflow_2() -> bool:
+    """Whether the installed Airflow is 2.11 (without raising for an unsupported line)."""
+    return airflow_line().startswith("2.")
