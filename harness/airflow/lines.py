@@ -16,8 +16,8 @@ from functools import cache
 from typing import Any, ClassVar
 
 from airflow_e2e_harness.errors import ConfigurationError
-from airflow_e2e_harness.internals import airflow_line, installed_version
-from airflow_e2e_harness.internals.touches import FAB_USER
+from airflow_e2e_harness.internals import Patch, airflow_line, installed_version
+from airflow_e2e_harness.internals.touches import FAB_USER, RUN_TASK_IN_PROCESS
 
 SUPPORTED = ("2.11", "3.1", "3.2", "3.3")  # tested; later 3.x lines get the Airflow 3 adapter
 UNSUPPORTED_3 = ("3.0",)  # dag.test()'s DockerOperator tasks fail in its execution API (compatibility.md)
@@ -93,7 +93,12 @@ class Airflow2(Airflow3):
     def dag_test(self, dag: Any, logical_date: datetime, run_conf: dict[str, Any] | None) -> Any:
         if FAB_USER.applies:
             FAB_USER.require()  # its table, which a rerun's delete of the earlier DagRun needs
-        return dag.test(execution_date=logical_date, run_conf=run_conf)
+        stamp = Patch(RUN_TASK_IN_PROCESS)
+        stamp.install(_stamping_start(stamp.original))  # inside the interrupt guard's own wrapper
+        try:
+            return dag.test(execution_date=logical_date, run_conf=run_conf)
+        finally:
+            stamp.uninstall()
 
     def run_after(self, dag_run: Any) -> datetime:
         # 2.11's DagRun has no run_after: a manual run may start at its logical date, as in 3.x's
@@ -125,6 +130,23 @@ class Airflow2(Airflow3):
 
     def logical_date_column(self, dag_run_model: Any) -> Any:
         return dag_run_model.execution_date
+
+
+def _stamping_start(run_task: Any) -> Any:
+    """2.11's ``dag.test()`` runs each task without the step that stamps its start
+    (``check_and_change_state_before_execution``, in production's task runner): the stamp is put
+    where that step puts it, as the task (or its retry) starts; a resumed deferral keeps its own."""
+
+    def run_task_stamped(*args: Any, ti: Any, session: Any, **kwargs: Any) -> Any:
+        from airflow.utils import timezone
+
+        if not ti.next_method:
+            ti.start_date = timezone.utcnow()
+            session.merge(ti)
+            session.commit()  # the runner reads the task instance back from the DB first
+        return run_task(*args, ti=ti, session=session, **kwargs)
+
+    return run_task_stamped
 
 
 @cache

@@ -41,7 +41,8 @@ RUN_TASK_IN_PROCESS = Internal(
         "run. Listeners run inside the runner and their exceptions are logged; dag.test() has no per-task "
         "hook. Airflow 2.11 has no supervisor: dag.test() calls the module's own _run_task for each task.",
     distribution="apache-airflow-task-sdk", tested=SDK,
-    used_by="airflow.interrupts.InterruptGuard (each DAG run)",
+    used_by="airflow.interrupts.InterruptGuard (each DAG run); on 2.11 also airflow.lines.Airflow2.dag_test "
+            "(each task's start date)",
     check=per_line({"2.11": names_in("_run_task", reader=DAG_TEST_2)},
                    default=names_in("run_task_in_process", reader="airflow.sdk.definitions.dag:_run_task")),
 )
