@@ -19,8 +19,8 @@ from airflow_e2e_harness.errors import ConfigurationError
 from airflow_e2e_harness.internals import Patch, airflow_line, installed_version
 from airflow_e2e_harness.internals.touches import FAB_USER, RUN_TASK_IN_PROCESS
 
-SUPPORTED = ("2.11", "3.1", "3.2", "3.3")  # tested; later 3.x lines get the Airflow 3 adapter
-UNSUPPORTED_3 = ("3.0",)  # dag.test()'s DockerOperator tasks fail in its execution API (compatibility.md)
+SUPPORTED = ("2.11", "3.1", "3.2", "3.3")  # tested; every 3.x line gets the Airflow 3 adapter (3.0 fails
+# its DockerOperator tasks in its own execution API, as docs/compatibility.md says, but is not refused here)
 
 
 class UnsupportedAirflow(ConfigurationError):
@@ -152,10 +152,10 @@ def _stamping_start(run_task: Any) -> Any:
 @cache
 def current() -> Airflow3:
     """The adapter for the installed Airflow; :class:`UnsupportedAirflow` for a line without one
-    (Airflow 3.0, 2.10 and older), raised at session start."""
+    (Airflow 2.10 and older), raised at session start."""
     line = airflow_line()
     major = int(line.partition(".")[0] or 0)
-    if line in UNSUPPORTED_3 or major < 2 or (major == 2 and line not in SUPPORTED):
+    if major < 2 or (major == 2 and line not in SUPPORTED):
         version = installed_version("apache-airflow") or "none"
         raise UnsupportedAirflow(
             f"airflow-e2e-harness supports Airflow {', '.join(SUPPORTED)}; installed: apache-airflow "
