@@ -11,6 +11,7 @@ Airflow 3's template variables) is said where it is used, never by a crash.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from functools import cache
 from typing import Any, ClassVar
@@ -93,12 +94,12 @@ class Airflow2(Airflow3):
     def dag_test(self, dag: Any, logical_date: datetime, run_conf: dict[str, Any] | None) -> Any:
         if FAB_USER.applies:
             FAB_USER.require()  # its table, which a rerun's delete of the earlier DagRun needs
-        stamp = Patch(RUN_TASK_IN_PROCESS)
-        stamp.install(_stamping_start(stamp.original))  # inside the interrupt guard's own wrapper
+        as_in_production = Patch(RUN_TASK_IN_PROCESS)
+        as_in_production.install(_as_in_production(as_in_production.original))  # inside the interrupt guard's
         try:
             return dag.test(execution_date=logical_date, run_conf=run_conf)
         finally:
-            stamp.uninstall()
+            as_in_production.uninstall()
 
     def run_after(self, dag_run: Any) -> datetime:
         # 2.11's DagRun has no run_after: a manual run may start at its logical date, as in 3.x's
@@ -132,21 +133,36 @@ class Airflow2(Airflow3):
         return dag_run_model.execution_date
 
 
-def _stamping_start(run_task: Any) -> Any:
-    """2.11's ``dag.test()`` runs each task without the step that stamps its start
-    (``check_and_change_state_before_execution``, in production's task runner): the stamp is put
-    where that step puts it, as the task (or its retry) starts; a resumed deferral keeps its own."""
+def _as_in_production(run_task: Any) -> Any:
+    """2.11's ``dag.test()`` per-task call (``_run_task``), with what production's task runner adds:
 
-    def run_task_stamped(*args: Any, ti: Any, session: Any, **kwargs: Any) -> Any:
-        from airflow.utils import timezone
+    - the task's start is stamped (``check_and_change_state_before_execution``, which ``dag.test()``
+      skips), as the task or its retry starts; a resumed deferral keeps its own;
+    - a task ended by ``execution_timeout`` (``AirflowTaskTimeout``, a BaseException on 2.11) has
+      been failed by the runner, which re-raises it; ``dag.test()`` catches only ``Exception``, so
+      it would end the whole run. As under the scheduler, the run goes on with the next task.
+    """
+    from airflow.exceptions import AirflowTaskTerminated, AirflowTaskTimeout
+    from airflow.utils import timezone
 
+    dag_log = logging.getLogger("airflow.models.dag")
+
+    def run_task_as_in_production(*args: Any, ti: Any, session: Any, **kwargs: Any) -> Any:
         if not ti.next_method:
             ti.start_date = timezone.utcnow()
             session.merge(ti)
             session.commit()  # the runner reads the task instance back from the DB first
-        return run_task(*args, ti=ti, session=session, **kwargs)
+        try:
+            return run_task(*args, ti=ti, session=session, **kwargs)
+        except (AirflowTaskTimeout, AirflowTaskTerminated) as ended:
+            session.merge(ti)
+            session.commit()
+            dag_log.error("Task failed; ti=%s (%s; the harness goes on with the run, as the scheduler "
+                          "would)", ti, type(ended).__name__)
+            dag_log.info("[DAG TEST] end task task_id=%s map_index=%s", ti.task_id, ti.map_index)
+            return None
 
-    return run_task_stamped
+    return run_task_as_in_production
 
 
 @cache

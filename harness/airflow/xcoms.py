@@ -51,7 +51,7 @@ def read_xcoms(dag_run: Any, session: Session | None = None) -> dict[str, dict[s
         columns = (backend.run_id, backend.task_id, backend.dag_id, backend.map_index, backend.key,
                    backend.value)
         for row in session.execute(select(*columns).filter_by(**where)):
-            value = backend.deserialize_value(row)
+            value = None if row.value is None else backend.deserialize_value(row)
             found.setdefault(task_key(row.task_id, row.map_index), {})[row.key] = value
         return found
     xcom_result = XCOM_RESULT.load()
