@@ -4,6 +4,13 @@ Tasks run in-process and log through structlog (to ``sys.stdout``) and the
 standard logging module (to a handler bound when Airflow configured logging).
 Both are teed into one file while the run lasts; the original streams still
 get everything, so pytest's own capture keeps working.
+
+Airflow 2.11 logs through the standard logging module only, to a root handler
+that writes to whatever ``sys.stdout`` is (the tee); ``dag.test()`` adds a
+second console handler for task logs, and logs each failed task's traceback
+once more after the task's own. There the log keeps one copy of each line (see
+:func:`_airflow_2_console`), so that a failed task's log tail still reaches
+back to its container's output.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
+
+from airflow_e2e_harness.airflow.lines import is_airflow_2
 
 _START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)")
 _END = re.compile(r"\[DAG TEST\] end task task_id=(\S+) map_index=(-?\d+)")
@@ -61,14 +70,16 @@ def tee_output(path: Path) -> Iterator[Path]:
     """Everything printed or logged while inside goes to ``path`` too."""
     global _sink
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as sink:
+    with path.open("w") as sink, _airflow_2_console() if is_airflow_2() else _nothing():
         handler = _SinkHandler(logging.DEBUG)
         root = logging.getLogger()
-        root.addHandler(handler)
         old_out, old_err = sys.stdout, sys.stderr
         tee_out = old_out if isinstance(old_out, _Tee) else _Tee(old_out)
         tee_err = old_err if isinstance(old_err, _Tee) else _Tee(old_err)
         sys.stdout, sys.stderr = tee_out, tee_err  # type: ignore[assignment]
+        teed = any(getattr(h, "stream", None) in (tee_out, tee_err) for h in root.handlers)
+        if not (is_airflow_2() and teed):
+            root.addHandler(handler)  # unless a root handler writes to the tee already (Airflow 2.11's)
         _sink = sink
         try:
             yield path
@@ -79,6 +90,44 @@ def tee_output(path: Path) -> Iterator[Path]:
             if sys.stderr is tee_err:
                 sys.stderr = old_err
             root.removeHandler(handler)
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+class _ConsoleStandIn(logging.StreamHandler):  # type: ignore[type-arg]
+    """Stands where Airflow 2.11's ``dag.test()`` would add its own console handler to the task
+    logger (it adds one only when the logger has no StreamHandler): the root handler prints
+    those lines already."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        return
+
+
+class _NoSecondTraceback(logging.Filter):
+    """Airflow 2.11's ``dag.test()`` logs each failed task's exception again, with its traceback,
+    after the task's own log printed it: the line stays, the copy of the traceback goes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Task failed; ti="):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+@contextmanager
+def _airflow_2_console() -> Iterator[None]:
+    task_logger = logging.getLogger("airflow.task")  # TaskInstance.log, which dag.test() gives a handler
+    dag_logger = logging.getLogger("airflow.models.dag.DAG")  # dag.test()'s own log
+    stand_in, no_copy = _ConsoleStandIn(), _NoSecondTraceback()
+    task_logger.addHandler(stand_in)
+    dag_logger.addFilter(no_copy)
+    try:
+        yield
+    finally:
+        task_logger.removeHandler(stand_in)
+        dag_logger.removeFilter(no_copy)
 
 
 def task_key(task_id: str, map_index: int) -> str:

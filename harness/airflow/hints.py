@@ -4,11 +4,17 @@ DAGs written for Airflow 2 fail on Airflow 3 with messages that say what broke,
 not why (``unexpected keyword argument 'schedule_interval'``, ``'next_ds' is
 undefined``). ruff's AIR rules catch some of these statically; the harness sees
 the actual error, so it adds the change and the replacement to the message.
+
+On Airflow 2.11 the opposite happens: a DAG written for Airflow 3 imports what
+2.11 lacks (``airflow.sdk``, the standard provider); :func:`hints_here` gives the
+hints of the installed line.
 """
 
 from __future__ import annotations
 
 import re
+
+from airflow_e2e_harness.airflow.lines import is_airflow_2
 
 # Template variables Airflow 3 removed, and what to write instead.
 REMOVED_TEMPLATE_VARIABLES = {
@@ -39,6 +45,29 @@ MOVED_MODULES = {
     "airflow.operators.docker_operator": "airflow.providers.docker.operators.docker",
     "airflow.contrib": "the provider packages (airflow.contrib is gone)",
 }
+
+
+# What a DAG written for Airflow 3 imports that Airflow 2.11 lacks, and what both lines accept.
+AIRFLOW_3_ONLY_MODULES = {
+    "airflow.sdk": "Airflow 2.11 has no task SDK (airflow.sdk): import DAG from airflow and task from "
+                   "airflow.decorators, which Airflow 3 accepts too",
+    "airflow.providers.standard": "Airflow 2.11 ships these operators in airflow.operators; or install "
+                                  "apache-airflow-providers-standard next to it",
+}
+
+
+def hints_here(error: str, source: str = "") -> list[str]:
+    """The hints for the installed Airflow line: Airflow 3's changes, or what 2.11 lacks."""
+    return hints_for_airflow_2(error, source) if is_airflow_2() else hints_for(error, source)
+
+
+def hints_for_airflow_2(error: str, source: str = "") -> list[str]:
+    """What Airflow 2.11 lacks that ``error`` (a traceback or a task log) tripped over."""
+    hints = [hint for hint in hints_for(error, source) if "DockerOperator(volumes" in hint]
+    for module, instead in AIRFLOW_3_ONLY_MODULES.items():
+        if re.search(rf"No module named '{re.escape(module)}(\.|')", error):
+            hints.append(instead)
+    return hints
 
 
 def hints_for(error: str, source: str = "") -> list[str]:

@@ -6,21 +6,24 @@ Connections and variables are plain ``AIRFLOW_CONN_*`` / ``AIRFLOW_VAR_*``
 environment variables, as in many deployments, set by each environment
 around its runs (:mod:`airflow_e2e_harness.environment`). Each DAG folder becomes a
 local DAG bundle (Airflow 3's ``dag.test()`` only runs DAGs it can find in a
-bundle). The migrated sqlite database is cached per Airflow version, so a
-session pays for the migration once per machine.
+bundle; Airflow 2.11 has no bundles and ignores the setting). The migrated
+sqlite database is cached per Airflow version, so a session pays for the
+migration once per machine.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
 import sqlite3
-from contextlib import closing
-from importlib.metadata import version
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
+from airflow_e2e_harness.airflow import lines
 from airflow_e2e_harness.config import cache_dir
 from airflow_e2e_harness.errors import InputNotFound
 from airflow_e2e_harness.internals.touches import INIT_DB
@@ -47,7 +50,9 @@ class AirflowHome(Lifecycle):
         os.environ[key] = value
 
     def start(self) -> None:
-        """Point Airflow here; safe only before ``airflow`` is imported."""
+        """Point Airflow here; safe only before ``airflow`` is imported. Chooses the Airflow line's
+        adapter first: an unsupported Airflow fails here, before anything starts."""
+        lines.current()
         self.root.mkdir(parents=True, exist_ok=True)
         template = self._db_template()
         if template.exists() and not self.db_path.exists():
@@ -63,6 +68,7 @@ class AirflowHome(Lifecycle):
             "AIRFLOW__CORE__FERNET_KEY": "",
             # Airflow keeps the last 2 frames of an import error: often not the DAG file's own line.
             "AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACK_DEPTH": "50",
+            **lines.current().home_settings,
             **self.extra_config,
         }
         for key, value in settings.items():
@@ -110,13 +116,15 @@ class AirflowHome(Lifecycle):
 
     # -- metadata database -------------------------------------------------------------------
     def _db_template(self) -> Path:
-        return cache_dir() / "airflow-db" / f"airflow-{version('apache-airflow-core')}.db"
+        return cache_dir() / "airflow-db" / f"airflow-{lines.current().core_version}.db"
 
     def migrate(self) -> None:
         """Create the metadata DB (``dag.test()`` needs one), from the cache when possible."""
         if self._migrated:
             return
-        INIT_DB.load()()  # imported late: configuration is read at import
+        init_db = INIT_DB.load()  # imported late: configuration (logging too) is read at import
+        with root_logging_kept():
+            init_db()
         template = self._db_template()
         template.parent.mkdir(parents=True, exist_ok=True)
         tmp = template.with_suffix(".tmp")
@@ -127,3 +135,17 @@ class AirflowHome(Lifecycle):
         tmp.replace(template)
         self._migrated = True
 
+
+
+@contextmanager
+def root_logging_kept() -> Iterator[None]:
+    """Airflow 2.11's migrations run alembic's ``fileConfig``, which sets the root logger to WARNING
+    with a stderr handler of its own: dag.test()'s INFO lines (each task's start and end, which
+    split the run's log by task) would be lost. The root logger is put back as it was."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers

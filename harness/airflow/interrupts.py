@@ -15,6 +15,10 @@ next task. :class:`InterruptGuard` holds SIGINT and SIGTERM while a DAG runs:
 
 A policy plugin puts the guard's handler back before each task (after the
 runner installed its own) and refuses to start tasks once interrupted.
+
+On Airflow 2.11 the runner (``TaskInstance._run_raw_task``) fails the task and
+re-raises, and ``dag.test()`` only catches ``Exception``: :class:`Interrupted`
+raised inside a task leaves the run at once, after the task's ``on_kill``.
 """
 
 from __future__ import annotations
@@ -28,11 +32,14 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any, Self
 
+from airflow_e2e_harness.airflow.lines import is_airflow_2
 from airflow_e2e_harness.internals import Patch
 from airflow_e2e_harness.internals.touches import RUN_TASK_IN_PROCESS, TASK_RUNNER
 from airflow_e2e_harness.policies.base import PolicyPlugin, chain_pre_execute, hookimpl
 
 TASK_RUNNER_MODULE = TASK_RUNNER.module
+# Airflow 2.11's runner shares its module with what dag.test() calls between tasks: only its own frames count.
+TASK_RUNNER_FUNCTION = TASK_RUNNER.attribute if is_airflow_2() else None
 ON_KILL_WAIT = 2.0  # seconds given to a task's on_kill (docker stop, pod delete) before moving on
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -48,7 +55,8 @@ class Interrupted(KeyboardInterrupt):
 def inside_task_runner(frame: FrameType | None) -> bool:
     """Whether the task runner is on the stack (its catch-all turns an exception into a task failure)."""
     while frame is not None:
-        if frame.f_globals.get("__name__") == TASK_RUNNER_MODULE:
+        if frame.f_globals.get("__name__") == TASK_RUNNER_MODULE and (
+                TASK_RUNNER_FUNCTION is None or frame.f_code.co_name == TASK_RUNNER_FUNCTION):
             return True
         frame = frame.f_back
     return False

@@ -12,6 +12,9 @@ waits for what is left. Nothing here touches the metadata DB.
 Airflow 3.1 and 3.2 build that API anew for every task (3.3 keeps one per
 process); :func:`keep_one_execution_api` gives them 3.3's behaviour, until the
 session ends (:func:`restore_execution_api`).
+
+Airflow 2.11 has no execution API (tasks write to the metadata DB themselves): there is nothing
+to build early, and both calls do nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ def keep_one_execution_api() -> bool:
     where 3.3 (``functools.lru_cache(maxsize=1)`` on the same function) pays it
     once. Returns whether the function had to be wrapped.
     """
-    if _ONE_API.installed:
+    if _ONE_API.installed or not IN_PROCESS_API_SERVER.applies:  # Airflow 2.11: no such API
         return False
     build = _ONE_API.original
     if hasattr(build, "cache_info"):  # 3.3+: cached already
@@ -77,8 +80,9 @@ class ExecutionApiPrestart:
         return self._future.exception()
 
     def start(self) -> None:
-        """Begin the build; Airflow's home must be set already (Airflow reads it at import)."""
-        if self._future is None:
+        """Begin the build; Airflow's home must be set already (Airflow reads it at import).
+        Nothing to build on Airflow 2.11."""
+        if self._future is None and IN_PROCESS_API_SERVER.applies:
             keep_one_execution_api()  # else the build is thrown away on Airflow 3.1 and 3.2
             self._future = Future()
             threading.Thread(target=self._build, args=(self._future,), name="airflow-e2e-prestart",

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from airflow_e2e_harness.airflow.capture import split_by_task, task_key, tee_output
-from airflow_e2e_harness.airflow.hints import hints_for
+from airflow_e2e_harness.airflow.hints import hints_here
 from airflow_e2e_harness.airflow.home import AirflowHome
 from airflow_e2e_harness.airflow.interrupts import InterruptGuard
+from airflow_e2e_harness.airflow.lines import current as airflow_adapter
 from airflow_e2e_harness.airflow.prestart import ExecutionApiPrestart, keep_one_execution_api
 from airflow_e2e_harness.airflow.rendered_fields import read_rendered_fields
 from airflow_e2e_harness.airflow.schedule_drift import INTERVAL, RUN_TYPE, schedule_drift
@@ -184,11 +185,11 @@ def to_logical_date(value: date | datetime | str) -> datetime:
 
 
 WARM_UP_DAG_ID = "airflow_e2e_warm_up"
-WARM_UP_DAG = f"""
+WARM_UP_DAG = """
 import pendulum
-from airflow.sdk import DAG, task
+{imports}
 
-with DAG({WARM_UP_DAG_ID!r}, schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
+with DAG({dag_id!r}, schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
     @task
     def ready():
         return "ready"
@@ -218,14 +219,16 @@ class DagRunner:
             return
         folder = self.home.root / "warm-up"
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "warm_up.py").write_text(WARM_UP_DAG)
+        line = airflow_adapter()
+        source = WARM_UP_DAG.format(imports=line.dag_imports, dag_id=WARM_UP_DAG_ID)
+        (folder / "warm_up.py").write_text(source)
         with self.timer.phase("airflow start (one-time)") as phase:
             background = self.prestart.started
             waited = self.prestart.wait()
             keep_one_execution_api()
             dag = self.load(folder).get_dag(WARM_UP_DAG_ID)
             with tee_output(folder / "dag-test.log"), InterruptGuard():
-                dag_run = dag.test(logical_date=to_logical_date("2026-01-01"))
+                dag_run = line.dag_test(dag, to_logical_date("2026-01-01"), None)
             phase.note = f"warm-up run {dag_run.state}"
             if background:
                 hidden = max(0.0, self.prestart.seconds - waited)
@@ -293,7 +296,7 @@ class DagRunner:
                 with tee_output(log_path), ExitStack() as stack, InterruptGuard():
                     entered = [stack.enter_context(o) for o in observers]
                     with as_scheduled(plan) if plan else nullcontext():
-                        dag_run = dag.test(logical_date=when, run_conf=run_conf)
+                        dag_run = airflow_adapter().dag_test(dag, when, run_conf)
             except KeyboardInterrupt as err:
                 phase.note = "interrupted"
                 why = err or "interrupted"
@@ -349,7 +352,7 @@ class DagRunner:
             state = str(ti.state) if ti.state is not None else None
             values = xcoms.get(key, {})
             if state not in OK_STATES:
-                result.findings.extend(f"{key}: {hint}" for hint in hints_for(text))
+                result.findings.extend(f"{key}: {hint}" for hint in hints_here(text))
             result.tasks[key] = TaskResult(
                 key, state, values.get("return_value"), text, ti.try_number, values, task_log,
                 rendered.get(key, {}), ti.start_date, ti.end_date,
@@ -384,9 +387,9 @@ def where_it_failed(path: str, error: str) -> str:
 
 
 def _hints(path: str, error: str) -> list[str]:
-    """Airflow 3 changes behind one file's import error (see airflow.hints)."""
+    """The Airflow line's changes behind one file's import error (see airflow.hints)."""
     try:
         source = Path(path).read_text(errors="replace")
     except OSError:
         source = ""
-    return hints_for(error, source)
+    return hints_here(error, source)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from airflow_e2e_harness.airflow.lines import current as airflow_adapter
 from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.internals import Patch
 from airflow_e2e_harness.internals.touches import COERCE_TO_CORE_TIMETABLE, DAG_RUN, GET_OR_CREATE_DAGRUN
@@ -167,18 +168,16 @@ def plan_of(dag_run: Any) -> RunPlan:
     start, end = dag_run.data_interval_start, dag_run.data_interval_end
     interval = (start, end) if start is not None and end is not None else None
     run_type = getattr(dag_run.run_type, "value", dag_run.run_type)
-    return RunPlan(str(run_type), dag_run.logical_date, interval, dag_run.run_after, dag_run.run_id,
-                   getattr(dag_run, "partition_key", None))
+    return RunPlan(str(run_type), dag_run.logical_date, interval, airflow_adapter().run_after(dag_run),
+                   dag_run.run_id, getattr(dag_run, "partition_key", None))
 
 
 def manual_plan(dag: Any, logical_date: datetime, run_after: datetime) -> RunPlan:
     """The run ``dag.test(logical_date=...)`` creates, triggered at ``run_after``."""
-    from airflow.utils.types import DagRunType
-
     interval = core_timetable(dag).infer_manual_data_interval(run_after=logical_date)
     return RunPlan(
         "manual", logical_date, (interval.start, interval.end), run_after,
-        DagRunType.MANUAL.generate_run_id(suffix=run_after.isoformat()),
+        airflow_adapter().manual_run_id(logical_date, run_after),
     )
 
 
@@ -187,33 +186,28 @@ def as_scheduled(plan: RunPlan) -> Iterator[None]:
     """While entered, ``dag.test()`` creates ``plan``'s run instead of a manual one.
 
     ``dag.test()`` creates its run through ``airflow.models.dagrun.get_or_create_dagrun``
-    (imported when called, in Airflow 3.1 to 3.3); this stands in for it with the
-    arguments the scheduler passes to ``create_dagrun``, and, like it, first
-    deletes an earlier run of the same logical date.
+    (imported when called, in Airflow 3.1 to 3.3; on 2.11 ``airflow.models.dag._get_or_create_dagrun``,
+    a global of its module); this stands in for it with the arguments the scheduler passes to
+    ``create_dagrun``, and, like it, first deletes an earlier run of the same logical date.
     """
-    from airflow.utils.state import DagRunState
-    from airflow.utils.types import DagRunTriggeredByType, DagRunType
     from sqlalchemy import select
 
     dag_run_model = DAG_RUN.load()
+    line = airflow_adapter()
 
-    def create_scheduled_run(*, dag: Any, session: Any, logical_date: datetime, start_date: datetime,
+    def create_scheduled_run(*, dag: Any, session: Any, start_date: datetime,
+                             logical_date: datetime | None = None, execution_date: datetime | None = None,
                              **manual: Any) -> Any:
-        if logical_date != plan.logical_date:
-            raise RuntimeError(f"dag.test() ran for {logical_date}, the plan is for {plan.logical_date}")
+        when = logical_date if logical_date is not None else execution_date  # 3.x / 2.11 spelling
+        if when != plan.logical_date:
+            raise RuntimeError(f"dag.test() ran for {when}, the plan is for {plan.logical_date}")
         earlier = session.scalar(select(dag_run_model).where(
-            dag_run_model.dag_id == dag.dag_id, dag_run_model.logical_date == logical_date,
+            dag_run_model.dag_id == dag.dag_id, line.logical_date_column(dag_run_model) == when,
         ))
         if earlier is not None:
             session.delete(earlier)
             session.commit()
-        extra = {"partition_key": plan.partition_key} if plan.partition_key is not None else {}
-        return dag.create_dagrun(
-            run_id=plan.run_id, logical_date=plan.logical_date, data_interval=plan.data_interval,
-            run_after=plan.run_after, conf=None, run_type=DagRunType.SCHEDULED,
-            triggered_by=DagRunTriggeredByType.TIMETABLE, state=DagRunState.RUNNING,
-            start_date=start_date, session=session, **extra,
-        )
+        return line.create_scheduled_run(dag, plan, session, start_date)
 
     with Patch(GET_OR_CREATE_DAGRUN, create_scheduled_run):
         yield
@@ -231,12 +225,13 @@ def _restriction(dag: Any) -> tuple[datetime | None, datetime | None]:
 
 def _independent_of_start(timetable: Any) -> bool:
     """Whether the timetable's runs are the same wherever a walk over it begins."""
+    from airflow.timetables import trigger
     from airflow.timetables.events import EventsTimetable
     from airflow.timetables.interval import CronDataIntervalTimetable
-    from airflow.timetables.trigger import CronTriggerTimetable, MultipleCronTriggerTimetable
 
-    cron = (CronDataIntervalTimetable, CronTriggerTimetable, MultipleCronTriggerTimetable)
-    return isinstance(timetable, (*cron, EventsTimetable))
+    cron = (CronDataIntervalTimetable, trigger.CronTriggerTimetable)
+    multiple = getattr(trigger, "MultipleCronTriggerTimetable", None)  # Airflow 3 only
+    return isinstance(timetable, (*cron, *([multiple] if multiple else []), EventsTimetable))
 
 
 def _next_info(timetable: Any, last: Any, restriction: Any) -> Any:
@@ -251,9 +246,6 @@ def _plan(timetable: Any, info: Any) -> RunPlan:
     from airflow.utils.types import DagRunType
 
     partition_key = getattr(info, "partition_key", None)
-    extra = {"partition_key": partition_key} if partition_key is not None else {}
-    run_id = timetable.generate_run_id(
-        run_type=DagRunType.SCHEDULED, run_after=info.run_after, data_interval=info.data_interval, **extra,
-    )
+    run_id = airflow_adapter().generate_run_id(timetable, DagRunType.SCHEDULED, info)
     interval = (info.data_interval.start, info.data_interval.end) if info.data_interval else None
     return RunPlan("scheduled", info.logical_date, interval, info.run_after, run_id, partition_key)

@@ -23,6 +23,8 @@ from airflow_e2e_harness.errors import HarnessError
 Kind = Literal["patch", "private-attribute", "moved-import", "internal-import", "subclass"]
 Check = Callable[[Any], str]  # the resolved target -> "" when it is as the harness needs, else what is not
 AIRFLOW = "apache-airflow"
+# Airflow 3 split these out of apache-airflow; on Airflow 2 their code is apache-airflow's own.
+SPLIT_FROM_AIRFLOW = ("apache-airflow-core", "apache-airflow-task-sdk")
 REGISTRY_FILE = "harness/internals/touches.py"  # airflow_e2e_harness.internals.touches, once installed
 _REQUIRED: set[str] = set()  # names of the entries checked already in this process
 _REPLACED: list[tuple[Any, Any]] = []  # (replacement, original) of each harness patch in place
@@ -48,8 +50,8 @@ class InternalMissing(HarnessError, RuntimeError):
     def __init__(self, internal: Internal, problem: str) -> None:
         self.internal = internal
         self.problem = problem
-        self.distribution = internal.distribution
-        self.version = installed_version(internal.distribution)
+        self.distribution = internal.distribution_here()
+        self.version = installed_version(self.distribution)
         super().__init__(self._message())
 
     def _message(self) -> str:
@@ -98,6 +100,13 @@ class Internal:
     by_line: Mapping[str, str | None] = field(default_factory=dict)
     check: Check | None = None
     optional: bool = False
+
+    def distribution_here(self) -> str:
+        """The distribution that holds the target on the installed line: on Airflow 2, core's and the
+        task SDK's predecessors are apache-airflow itself."""
+        if self.distribution in SPLIT_FROM_AIRFLOW and airflow_line().startswith("2."):
+            return AIRFLOW
+        return self.distribution
 
     def target_here(self) -> str | None:
         """The target on the installed Airflow line (None: that line has none)."""
@@ -193,6 +202,17 @@ def names_in(*names: str, reader: str | None = None) -> Check:
             return f"{reader or 'the target'} is not a Python function"
         missing = [name for name in names if name not in _code_names(code)]
         return f"{reader or 'its code'} no longer names {', '.join(missing)}" if missing else ""
+
+    return check
+
+
+def per_line(checks: Mapping[str, Check | None], default: Check | None) -> Check:
+    """A check chosen by the installed Airflow line (what a line's own target must hold differs
+    where its code differs); None: nothing more to check there."""
+
+    def check(found: Any) -> str:
+        chosen = checks.get(airflow_line(), default)
+        return chosen(found) if chosen is not None else ""
 
     return check
 

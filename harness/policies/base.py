@@ -22,11 +22,13 @@ from airflow_e2e_harness.internals.touches import (
 )
 
 hookimpl = pluggy.HookimplMarker("airflow.policy")  # Airflow's policy project name
+# Where a task keeps its pre_execute= argument, on Airflow 2.11 and 3.x alike (PRE_EXECUTE_HOOK).
+PRE_EXECUTE_ATTRIBUTE = "_pre_execute_hook"
 
 
 def policy_manager() -> pluggy.PluginManager:
     """The manager the DagBag's ``settings.task_policy`` calls into."""
-    found = POLICY_PLUGIN_MANAGER.load()  # 3.2+: a cached function; 3.1: made in settings.initialize()
+    found = POLICY_PLUGIN_MANAGER.load()  # 3.2+: a cached function; 2.11, 3.1: made in settings.initialize()
     return found() if callable(found) else found
 
 
@@ -64,10 +66,12 @@ def chain_pre_execute(task: Any, check: Callable[[Any], None]) -> None:
     """Run ``check(context)`` before the task's own pre-execute hook (if the DAG set one).
 
     The task runner calls ``task._pre_execute_hook`` first thing in ``_execute_task``,
-    before ``pre_execute``, ``execute`` and a deferred task's resumption. A mapped task
-    passes it on, as the ``pre_execute`` argument, to each instance it unmaps.
+    before ``pre_execute``, ``execute`` and a deferred task's resumption (Airflow 2.11:
+    ``BaseOperator.pre_execute`` calls it, after rendering, before ``execute`` and a
+    resumption). A mapped task passes it on, as the ``pre_execute`` argument, to each
+    instance it unmaps.
     """
-    hook = PRE_EXECUTE_HOOK.attribute  # _pre_execute_hook
+    hook = PRE_EXECUTE_ATTRIBUTE
     if is_mapped(task):
         MAPPED_PARTIAL_KWARGS.require()
         own = task.partial_kwargs.get("pre_execute")

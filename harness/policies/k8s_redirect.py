@@ -50,6 +50,7 @@ from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.internals import Patch
 from airflow_e2e_harness.internals.touches import (
     ASYNC_KUBE_CONFIG_LOCATION,
+    CONNECTION,
     KPO_CACHED_HOOK,
     KUBE_CONFIG_LOCATION,
 )
@@ -122,9 +123,8 @@ class KubernetesRedirect(PolicyPlugin):
             raise ValueError(f"not a harness connection: {conn_id!r}")
         if self.sidecar_image:
             extra["xcom_sidecar_container_image"] = self.sidecar_image
-        from airflow.sdk import Connection  # airflow is imported by now; the module stays light
-
-        return str(Connection(conn_id=conn_id, conn_type="kubernetes", extra=json.dumps(extra)).as_json())
+        connection = CONNECTION.load()  # airflow is imported by now; the module stays light
+        return str(connection(conn_id=conn_id, conn_type="kubernetes", extra=json.dumps(extra)).as_json())
 
     def connections(self) -> dict[str, str]:
         """``AIRFLOW_CONN_*`` variables for both harness connections (empty without a cluster)."""

@@ -1,4 +1,5 @@
 """DAGs written for Airflow 2 fail to import (or to render) on Airflow 3; the error names the change.
+On Airflow 2.11, a DAG written for Airflow 3 (airflow.sdk) fails to import; the error says what to write.
 
 Real Airflow parses real files; the expected hints are the changes each file was written to hit.
 """
@@ -12,6 +13,7 @@ import pytest
 
 from airflow_e2e_harness.airflow.runner import DagImportError
 from airflow_e2e_harness.session import E2ESession
+from tests.airflow_lines import AIRFLOW_2, needs_airflow_3
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
@@ -38,6 +40,7 @@ TEMPLATE_DAG = HEADER + textwrap.dedent(
 )
 
 
+@needs_airflow_3("the Airflow 3 changes these DAGs trip over (2.11 parses them)")
 def test_import_errors_name_the_airflow_3_change(airflow_e2e: E2ESession, tmp_path: Path) -> None:
     dags = tmp_path / "dags"
     dags.mkdir()
@@ -61,6 +64,7 @@ def test_import_errors_name_the_airflow_3_change(airflow_e2e: E2ESession, tmp_pa
     assert "Hint: the docker provider removed DockerOperator(volumes=...)" in message
 
 
+@needs_airflow_3("the Airflow 3 changes these DAGs trip over (2.11 renders next_ds)")
 def test_a_removed_template_variable_is_named_in_the_findings(
     airflow_e2e: E2ESession, tmp_path: Path,
 ) -> None:
@@ -73,3 +77,16 @@ def test_a_removed_template_variable_is_named_in_the_findings(
     assert "echo: Airflow 3 removed the template variable next_ds: use {{ data_interval_end | ds }}" in (
         result.findings
     )
+
+
+@pytest.mark.skipif(not AIRFLOW_2, reason="Airflow 3 has the task SDK this DAG imports")
+def test_on_airflow_2_a_dag_written_for_airflow_3_says_what_both_accept(
+    airflow_e2e: E2ESession, tmp_path: Path,
+) -> None:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    body = "with DAG('sdk_dag', schedule=None, start_date=START):\n    pass\n"
+    (dags / "sdk_dag.py").write_text(HEADER + body)  # HEADER imports DAG from airflow.sdk
+    with airflow_e2e.docker(dags=dags) as env, pytest.raises(DagImportError) as caught:
+        env.run("sdk_dag", "2026-01-05")
+    assert "Hint: Airflow 2.11 has no task SDK (airflow.sdk): import DAG from airflow" in str(caught.value)

@@ -8,6 +8,9 @@ import functools
 import pytest
 
 from airflow_e2e_harness.airflow.prestart import keep_one_execution_api, restore_execution_api
+from tests.airflow_lines import needs_airflow_3
+
+pytestmark = needs_airflow_3("the in-process execution API (tasks write to the metadata DB themselves)")
 
 
 def test_an_uncached_builder_is_wrapped_so_that_every_task_gets_the_same_api(

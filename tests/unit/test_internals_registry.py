@@ -24,6 +24,7 @@ from airflow_e2e_harness.internals import (
 from airflow_e2e_harness.internals import entry as entry_module
 from airflow_e2e_harness.internals import patch as patch_module
 from airflow_e2e_harness.internals.entry import names_in
+from tests.airflow_lines import needs_airflow_3
 
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = {"patch", "private-attribute", "moved-import", "internal-import", "subclass"}
@@ -121,16 +122,19 @@ def _registered(imported: str, targets: set[str]) -> bool:
 
 # -- a target that is not there ----------------------------------------------------------------------
 def test_a_missing_target_names_the_entry_the_installed_version_and_the_file_to_adapt() -> None:
-    internal = fake_entry("airflow.sdk.execution_time.supervisor:no_such_function")
+    internal = fake_entry("airflow.models.dagrun:no_such_function")  # a module of Airflow 2.11 and 3.x
     with pytest.raises(InternalMissing) as raised:
         internal.load()
     err = raised.value
     assert err.internal is internal
-    assert err.distribution == "apache-airflow-task-sdk"
-    assert err.version == installed_version("apache-airflow-task-sdk") is not None
+    # The task SDK's distribution; on Airflow 2.11, which has none, apache-airflow itself.
+    assert err.distribution == internal.distribution_here()
+    assert err.distribution == ("apache-airflow" if entry_module.airflow_line() == "2.11"
+                                else "apache-airflow-task-sdk")
+    assert err.version == installed_version(err.distribution) is not None
     assert "has no attribute 'no_such_function'" in err.problem
     message = str(err)
-    assert f"apache-airflow-task-sdk {err.version}" in message
+    assert f"{err.distribution} {err.version}" in message
     assert "tested on apache-airflow-task-sdk 0.0.1" in message
     assert "harness/internals/touches.py" in message and "'fake entry'" in message
 
@@ -138,9 +142,9 @@ def test_a_missing_target_names_the_entry_the_installed_version_and_the_file_to_
 def test_a_missing_module_and_a_failed_check_say_which() -> None:
     with pytest.raises(InternalMissing, match=r"module airflow\.no_such_module does not import"):
         fake_entry("airflow.no_such_module:thing").load()
-    check = names_in("no_such_name", reader="airflow.sdk.definitions.dag:_run_task")
-    with pytest.raises(InternalMissing, match="_run_task no longer names no_such_name"):
-        fake_entry("airflow.sdk.definitions.dag:_run_task", check=check).load()
+    check = names_in("no_such_name", reader="airflow.utils.db:initdb")  # there on Airflow 2.11 and 3.x
+    with pytest.raises(InternalMissing, match="initdb no longer names no_such_name"):
+        fake_entry("airflow.utils.db:initdb", check=check).load()
 
 
 def test_a_patch_whose_target_is_missing_changes_nothing() -> None:
@@ -201,6 +205,7 @@ def test_uninstall_all_undoes_every_patch_still_installed_newest_first() -> None
     assert vars(Child)["wave"] is own and not installed_patches()
 
 
+@needs_airflow_3("the in-process execution API")
 def test_the_execution_api_cache_goes_back_at_session_end(monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow.sdk.execution_time import supervisor
 
@@ -226,6 +231,12 @@ def test_a_moved_import_is_looked_up_where_the_installed_line_has_it(monkeypatch
     assert not touches.COERCE_TO_CORE_TIMETABLE.applies
     monkeypatch.setattr(entry_module, "airflow_line", lambda: "3.3")
     assert touches.DAG_BAG.target_here() == "airflow.dag_processing.dagbag:DagBag"
+    monkeypatch.setattr(entry_module, "airflow_line", lambda: "2.11")
+    assert touches.DAG_BAG.target_here() == "airflow.models.dagbag:DagBag"
+    assert touches.RUN_TASK_IN_PROCESS.target_here() == "airflow.models.dag:_run_task"
+    assert not any(entry.applies for entry in (
+        touches.IN_PROCESS_API_SERVER, touches.XCOM_RESULT, touches.COERCE_TO_CORE_TIMETABLE))
+    assert touches.TASK_INSTANCE.distribution_here() == "apache-airflow"  # no apache-airflow-core on 2.11
 
 
 def test_a_patch_for_a_line_without_the_target_installs_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,8 @@ The fake runner mimics what matters of Airflow's: it installs its own
 SIGTERM handler, calls the task's pre-execute hook, and turns every
 exception the task raises into a failure; the fake loop, like
 ``dag.test()``, catches ``Exception`` only and moves on to the next task.
+On Airflow 2.11 the runner is one function of its module (``_run_raw_task``):
+the fake one is named so.
 """
 
 from __future__ import annotations
@@ -17,16 +19,18 @@ import types
 import pytest
 
 from airflow_e2e_harness.airflow.interrupts import (
+    TASK_RUNNER_FUNCTION,
     TASK_RUNNER_MODULE,
     Interrupted,
     InterruptGuard,
     _before_task,
 )
 
+RUNNER = TASK_RUNNER_FUNCTION or "run"
 RUNNER_SOURCE = '''
 import signal
 
-def run(task, pre_execute):
+def RUNNER(task, pre_execute):
     def _on_term(signum, frame):
         task.on_kill()
     signal.signal(signal.SIGTERM, _on_term)
@@ -41,7 +45,8 @@ def run(task, pre_execute):
 
 def fake_runner() -> types.ModuleType:
     module = types.ModuleType(TASK_RUNNER_MODULE)
-    exec(compile(RUNNER_SOURCE, "<fake task_runner>", "exec"), module.__dict__)  # noqa: S102
+    source = RUNNER_SOURCE.replace("def RUNNER(", f"def {RUNNER}(")
+    exec(compile(source, "<fake task_runner>", "exec"), module.__dict__)  # noqa: S102
     return module
 
 
@@ -65,7 +70,7 @@ class SleepyTask:
 def fake_dag_test(runner: types.ModuleType, tasks: list[SleepyTask], states: dict[str, str]) -> None:
     for task in tasks:
         try:
-            states[task.name] = runner.run(task, _before_task)
+            states[task.name] = getattr(runner, RUNNER)(task, _before_task)
         except Exception:  # noqa: BLE001 - dag.test() logs and goes on
             states[task.name] = "error"
         time.sleep(0.2)  # between tasks: the scheduler loop's own work

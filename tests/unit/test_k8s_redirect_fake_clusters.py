@@ -58,7 +58,11 @@ import pendulum
 from airflow.providers.cncf.kubernetes.operators.job import KubernetesDeleteJobOperator, KubernetesJobOperator
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.operators.resource import KubernetesCreateResourceOperator
-from airflow.sdk import DAG, task
+from airflow import DAG
+try:
+    from airflow.sdk import task
+except ImportError:  # Airflow 2.11
+    from airflow.decorators import task
 
 PROD = {prod!r}
 CONFIGMAP = """

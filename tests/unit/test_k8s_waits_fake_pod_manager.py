@@ -33,9 +33,9 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 @pytest.fixture(scope="module")
 def operators() -> Any:
     # Imported here: the plugin has pointed Airflow at the private home by now.
+    from airflow import DAG  # Airflow 2.11 and 3.x alike
     from airflow.providers.cncf.kubernetes.operators.job import KubernetesJobOperator
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-    from airflow.sdk import DAG
 
     dag = DAG("waits", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"))
     return SimpleNamespace(

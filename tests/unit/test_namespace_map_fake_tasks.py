@@ -12,9 +12,13 @@ from airflow_e2e_harness.policies.namespace_map import NamespaceMap
 
 def tasks() -> dict[str, Any]:
     # Imported here: the plugin has pointed Airflow at the private home by now.
+    from airflow import DAG  # Airflow 2.11 and 3.x alike
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-    from airflow.providers.standard.operators.empty import EmptyOperator
-    from airflow.sdk import DAG
+
+    try:
+        from airflow.providers.standard.operators.empty import EmptyOperator
+    except ImportError:  # Airflow 2.11 without the standard provider
+        from airflow.operators.empty import EmptyOperator
 
     dag = DAG("ns", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"))
     return {

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
+from airflow import DAG  # Airflow 2.11 and 3.x alike
 from airflow.providers.docker.operators.docker import DockerOperator
-from airflow.sdk import DAG
 
 from airflow_e2e_harness.policies.retries import FastRetries
 

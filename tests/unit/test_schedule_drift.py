@@ -16,14 +16,19 @@ from airflow_e2e_harness.airflow.schedule_drift import (
     template_variables,
 )
 from airflow_e2e_harness.airflow.scheduled_runs import manual_plan, scheduled_plan
+from tests.airflow_lines import AIRFLOW_2
 
 DAY = pendulum.datetime(2026, 1, 5, tz="UTC")
+# The manual run (triggered 30 days later) and the scheduled run of DAY, as each line names them:
+# Airflow 3 by when a run may start, Airflow 2.11 by its logical date.
+RUN_IDS = (("manual__2026-01-05T00:00:00+00:00", "scheduled__2026-01-05T00:00:00+00:00") if AIRFLOW_2 else
+           ("manual__2026-02-04T00:00:00+00:00", "scheduled__2026-01-06T00:00:00+00:00"))
 
 
 def build(schedule: Any) -> Any:
+    from airflow import DAG  # Airflow 2.11 and 3.x alike
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
     from airflow.providers.docker.operators.docker import DockerOperator
-    from airflow.sdk import DAG
     from kubernetes.client import models as k8s
 
     with DAG("drift", schedule=schedule, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")) as dag:
@@ -66,8 +71,7 @@ def test_a_data_interval_timetable_drifts_in_the_interval_the_run_type_and_the_r
         ("interval", "command", "dag_run.data_interval_end", INTERVAL,
          "2026-01-05T00:00:00+00:00", "2026-01-06T00:00:00+00:00"),
         ("pod", "labels", "dag_run.run_type", RUN_TYPE, "manual", "scheduled"),
-        ("pod", "env_vars", "run_id", IDENTITY,
-         "manual__2026-02-04T00:00:00+00:00", "scheduled__2026-01-06T00:00:00+00:00"),
+        ("pod", "env_vars", "run_id", IDENTITY, *RUN_IDS),
         ("pod", "arguments", "prev_data_interval_start_success", HISTORY,
          "earlier runs of this session", "the previous scheduled run"),
     }
@@ -75,7 +79,9 @@ def test_a_data_interval_timetable_drifts_in_the_interval_the_run_type_and_the_r
 
 
 def test_a_cron_trigger_timetable_does_not_drift_in_the_interval() -> None:
-    drift = drift_of("@daily")  # Airflow 3's default: CronTriggerTimetable
+    from airflow.timetables.trigger import CronTriggerTimetable
+
+    drift = drift_of(CronTriggerTimetable("@daily", timezone="UTC"))  # Airflow 3's default for "@daily"
     assert not drift.interval_differs
     assert drift.of_kind(INTERVAL) == []
     assert {d.variable for d in drift.of_kind(RUN_TYPE, IDENTITY)} == {"dag_run.run_type", "run_id"}

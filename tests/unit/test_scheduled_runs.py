@@ -19,8 +19,12 @@ from airflow_e2e_harness.airflow.scheduled_runs import (
     scheduled_plan,
     scheduled_plans,
 )
+from tests.airflow_lines import AIRFLOW_2
 
 UTC = pendulum.UTC
+# Airflow 3 names a run by when it may start (run_after), Airflow 2.11 by its logical date.
+SCHEDULED_5TH = f"scheduled__2026-01-0{5 if AIRFLOW_2 else 6}T00:00:00+00:00"
+MANUAL_5TH_ON_20TH = "manual__2026-01-05T00:00:00+00:00" if AIRFLOW_2 else "manual__2026-01-20T00:00:00+00:00"
 
 
 def at(day: int, hour: int = 0, month: int = 1, year: int = 2026) -> pendulum.DateTime:
@@ -28,7 +32,7 @@ def at(day: int, hour: int = 0, month: int = 1, year: int = 2026) -> pendulum.Da
 
 
 def dag(schedule: Any, start: pendulum.DateTime | None = None, end: pendulum.DateTime | None = None) -> Any:
-    from airflow.sdk import DAG
+    from airflow import DAG  # Airflow 2.11 and 3.x alike
 
     return DAG(f"d{id(schedule)}", schedule=schedule, start_date=start or at(1), end_date=end)
 
@@ -49,13 +53,13 @@ def test_a_data_interval_run_covers_the_day_after_its_logical_date_and_is_create
     plan = scheduled_plan(dag(cron_data_interval("0 0 * * *")), at(5))
     assert (plan.run_type, plan.logical_date, plan.data_interval) == ("scheduled", at(5), (at(5), at(6)))
     assert plan.run_after == at(6)
-    assert plan.run_id == "scheduled__2026-01-06T00:00:00+00:00"
+    assert plan.run_id == SCHEDULED_5TH
 
 
 def test_dag_test_gives_the_same_logical_date_the_interval_before_it() -> None:
     plan = manual_plan(dag(cron_data_interval("0 0 * * *")), at(5), run_after=at(20))
     assert (plan.run_type, plan.data_interval) == ("manual", (at(4), at(5)))
-    assert plan.run_id == "manual__2026-01-20T00:00:00+00:00"
+    assert plan.run_id == MANUAL_5TH_ON_20TH
 
 
 def test_a_cron_trigger_run_is_the_trigger_time_alone() -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
+from airflow import DAG  # Airflow 2.11 and 3.x alike
 from airflow.providers.docker.operators.docker import DockerOperator
 from airflow.providers.docker.operators.docker_swarm import DockerSwarmOperator
-from airflow.sdk import DAG
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import os
 
 import pendulum
+from airflow import DAG  # Airflow 2.11 and 3.x alike
 from airflow.providers.docker.operators.docker import DockerOperator
-from airflow.sdk import DAG
 from airflow.timetables.interval import CronDataIntervalTimetable
 from airflow.timetables.trigger import CronTriggerTimetable
 from docker.types import Mount

@@ -14,9 +14,14 @@ from __future__ import annotations
 import os
 
 import pendulum
+from airflow import DAG  # Airflow 2.11 and 3.x alike
 from airflow.providers.cncf.kubernetes.operators.job import KubernetesJobOperator
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.sdk import DAG, task
+
+try:
+    from airflow.sdk import task
+except ImportError:  # Airflow 2.11: no task SDK
+    from airflow.decorators import task
 
 NAMESPACE = os.environ.get("TASKFLOW_NAMESPACE", "taskflow")
 IMAGE = "taskflow-python:e2e"

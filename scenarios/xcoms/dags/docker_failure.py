@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pendulum
+from airflow import DAG  # Airflow 2.11 and 3.x alike
 from airflow.providers.docker.operators.docker import DockerOperator
-from airflow.sdk import DAG
 
 with DAG(
     dag_id="docker_failure",

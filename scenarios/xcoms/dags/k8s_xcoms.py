@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 
 import pendulum
+from airflow import DAG  # Airflow 2.11 and 3.x alike
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.sdk import DAG
 
 NAMESPACE = os.environ.get("XCOMS_NAMESPACE", "xcoms")
 

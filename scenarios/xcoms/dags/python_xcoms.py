@@ -11,7 +11,12 @@ import json
 import os
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow import DAG  # Airflow 2.11 and 3.x alike
+
+try:
+    from airflow.sdk import task
+except ImportError:  # Airflow 2.11: no task SDK
+    from airflow.decorators import task
 
 with DAG(
     dag_id="python_xcoms",

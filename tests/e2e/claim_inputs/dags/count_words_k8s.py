@@ -8,8 +8,8 @@ becomes the environment's own (a session's, on an existing cluster) through the 
 from __future__ import annotations
 
 import pendulum
+from airflow import DAG  # Airflow 2.11 and 3.x alike
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.sdk import DAG
 from kubernetes.client import models as k8s
 
 claim = k8s.V1PersistentVolumeClaimVolumeSource(claim_name="words")

@@ -3,8 +3,8 @@
 import os
 
 import pendulum
+from airflow import DAG  # Airflow 2.11 and 3.x alike
 from airflow.providers.docker.operators.docker import DockerOperator
-from airflow.sdk import DAG
 from docker.types import Mount
 
 DATA_DIR = os.environ.get("WRITER_DATA_DIR", "/srv/writer")
