@@ -80,13 +80,10 @@ class Case:
 CASES = [
     pytest.param(Case("3.2.2", "3.3.2", CONSTRAINTS / "airflow-3.2.txt", CONSTRAINTS / "airflow-3.3.txt"),
                  id="3.2-vs-3.3"),
-    # Runs once Airflow 2.11 support (branch airflow-211) brings its constraints file; nothing in
-    # compare is version-specific. If that file pins a docker provider whose DockerOperator has other
-    # template fields, those rendered fields appear as differences too: add them to expected().
+    # Nothing in compare is version-specific. Both constraints files pin the same docker provider, so
+    # no other rendered field differs; a provider with other template fields would add those here.
     pytest.param(Case("2.11.2", "3.3.2", CONSTRAINTS / "airflow-2.11.txt", CONSTRAINTS / "airflow-3.3.txt"),
-                 id="2.11-vs-3.3", marks=pytest.mark.skipif(
-                     not (CONSTRAINTS / "airflow-2.11.txt").exists(),
-                     reason="TODO(airflow-211): runs once tests/constraints/airflow-2.11.txt exists")),
+                 id="2.11-vs-3.3"),
 ]
 
 
