@@ -45,6 +45,7 @@ from airflow_e2e_harness.waiting import WaitTimeout, wait_until
 
 DATA_PLACEHOLDER = "__HARNESS_DATA_DIR__"
 DATA_CONTAINER_PATH = "/data"
+MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"  # what the kubelet puts on a static pod's mirror
 DNS_PROBE_PERIOD = 1  # seconds between CoreDNS readiness probes in clusters the harness creates
 
 
@@ -374,8 +375,8 @@ class Cluster(KubeconfigApi, Lifecycle):
 
     # -- API (api, core: KubeconfigApi) ----------------------------------------------------
     def wait_ready(self) -> None:
-        """Node Ready and every kube-system pod Running with ready containers (CoreDNS too).
-        Idempotent; a second caller waits for the first."""
+        """Ready for the DAG's pods: nodes Ready, CoreDNS answering, every kube-system pod running
+        (see :meth:`_not_ready`). Idempotent; a second caller waits for the first."""
         def ready() -> str | None:
             if self._stopping.is_set():
                 raise ClusterNotReady(f"cluster {self.name}: stopped while waiting for it to be ready")
@@ -403,6 +404,16 @@ class Cluster(KubeconfigApi, Lifecycle):
         return in_background(self.wait_ready, name=f"airflow-e2e-ready-{self.name}")
 
     def _not_ready(self) -> str:
+        """Why the cluster cannot run the DAG's pods yet ("" when it can).
+
+        The control plane's own pods (static pods: kube-apiserver, etcd, the scheduler, the
+        controller manager) report Ready up to seconds after they work, so they need only be
+        Running; what they do is checked instead: the API answers (this call), CoreDNS's pods were
+        scheduled and are Ready (the scheduler works, and pods resolve Services), and the default
+        ServiceAccount exists (the controller manager works; pods need it to be admitted).
+        Every other kube-system pod (kube-proxy, the CNI) must be Ready; pods being deleted are
+        leaving and do not count.
+        """
         nodes = self.core.list_node().items
         if not nodes:
             return "no nodes"
@@ -415,9 +426,16 @@ class Cluster(KubeconfigApi, Lifecycle):
         if not any((p.metadata.labels or {}).get("k8s-app") == "kube-dns" for p in pods):
             return "no CoreDNS pod yet"
         for pod in pods:
+            if pod.metadata.deletion_timestamp is not None:  # leaving (CoreDNS's old pods after the patch)
+                continue
             statuses = pod.status.container_statuses or []
-            if pod.status.phase != "Running" or not statuses or not all(s.ready for s in statuses):
-                return f"pod kube-system/{pod.metadata.name} is {pod.status.phase}, not ready"
+            if pod.status.phase != "Running" or not statuses:
+                return f"pod kube-system/{pod.metadata.name} is {pod.status.phase}, not running"
+            static = MIRROR_POD_ANNOTATION in (pod.metadata.annotations or {})
+            if not static and not all(s.ready for s in statuses):
+                return f"pod kube-system/{pod.metadata.name} is running, not ready"
+        if not self.core.list_namespaced_service_account("default").items:
+            return "no default ServiceAccount yet (controller manager starting)"
         return ""
 
     # -- images and services --------------------------------------------------------------
