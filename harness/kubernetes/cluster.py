@@ -24,6 +24,7 @@ import docker
 import docker.errors
 import yaml
 from kubernetes import client as k8s
+from kubernetes.client.rest import ApiException
 from pytest_kind import KindCluster
 
 from airflow_e2e_harness.background import done, in_background
@@ -434,8 +435,26 @@ class Cluster(KubeconfigApi, Lifecycle):
             static = MIRROR_POD_ANNOTATION in (pod.metadata.annotations or {})
             if not static and not all(s.ready for s in statuses):
                 return f"pod kube-system/{pod.metadata.name} is running, not ready"
+        rollout = self._coredns_rollout()
+        if rollout:
+            return rollout
         if not self.core.list_namespaced_service_account("default").items:
             return "no default ServiceAccount yet (controller manager starting)"
+        return ""
+
+    def _coredns_rollout(self) -> str:
+        """Why CoreDNS's Deployment is not done yet: a pod being replaced (the probe patch, the pod
+        network's restart) is gone from the pod list before its successor is in it."""
+        try:
+            deployment = k8s.AppsV1Api(self.api).read_namespaced_deployment("coredns", "kube-system")
+        except ApiException as err:
+            if err.status == 404:
+                return ""  # CoreDNS deployed some other way: its pods were checked above
+            raise
+        want, status = deployment.spec.replicas or 0, deployment.status
+        ready, updated = status.ready_replicas or 0, status.updated_replicas or 0
+        if ready < want or updated < want or (status.replicas or 0) > want:
+            return f"CoreDNS rolling out ({ready} of {want} ready, {updated} updated)"
         return ""
 
     # -- images and services --------------------------------------------------------------

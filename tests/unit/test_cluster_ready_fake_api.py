@@ -46,8 +46,11 @@ class FakeCore:
 class FakeApiCluster(Cluster):
     """A Cluster without kind: only its readiness rule, over a fake API."""
 
-    def __init__(self, core: FakeCore) -> None:  # no super(): nothing of kind is needed here
-        self._fake = core
+    def __init__(self, core: FakeCore, rollout: str = "") -> None:  # no super(): nothing of kind here
+        self._fake, self._rollout = core, rollout
+
+    def _coredns_rollout(self) -> str:
+        return self._rollout
 
     @property
     def core(self) -> Any:  # type: ignore[override]
@@ -83,3 +86,9 @@ def test_no_default_service_account_or_no_ready_node_holds_it_back() -> None:
     assert "no default ServiceAccount" in FakeApiCluster(FakeCore(pods, accounts=0))._not_ready()
     assert FakeApiCluster(FakeCore(pods, node_ready=False))._not_ready().startswith("node node-1 not Ready")
     assert FakeApiCluster(FakeCore([]))._not_ready() == "no CoreDNS pod yet"
+
+
+def test_a_coredns_rollout_under_way_holds_it_back() -> None:
+    pods = [*control_plane(ready=True), pod("coredns-a", app="kube-dns")]
+    rollout = "CoreDNS rolling out (1 of 2 ready, 2 updated)"
+    assert FakeApiCluster(FakeCore(pods), rollout=rollout)._not_ready() == rollout
