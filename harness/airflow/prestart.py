@@ -20,10 +20,10 @@ to build early, and both calls do nothing.
 from __future__ import annotations
 
 import functools
-import threading
 import time
 from concurrent.futures import Future, wait
 
+from airflow_e2e_harness.background import in_background
 from airflow_e2e_harness.internals import Patch
 from airflow_e2e_harness.internals.touches import IN_PROCESS_API_SERVER
 
@@ -58,8 +58,8 @@ _ONE_API = Patch(IN_PROCESS_API_SERVER)
 class ExecutionApiPrestart:
     """One background build of the in-process execution API; :meth:`wait` joins it.
 
-    The build runs in a daemon thread (a hung build must not hold the interpreter's exit) and
-    hands its outcome to a :class:`~concurrent.futures.Future`. A failure is kept, not raised:
+    The build runs in a daemon thread (:func:`~airflow_e2e_harness.background.in_background`: a
+    hung build must not hold the interpreter's exit). A failure is kept, not raised:
     the warm-up run that follows builds the API again in the foreground and reports the error as
     a run failure would.
     """
@@ -84,9 +84,7 @@ class ExecutionApiPrestart:
         Nothing to build on Airflow 2.11."""
         if self._future is None and IN_PROCESS_API_SERVER.applies:
             keep_one_execution_api()  # else the build is thrown away on Airflow 3.1 and 3.2
-            self._future = Future()
-            threading.Thread(target=self._build, args=(self._future,), name="airflow-e2e-prestart",
-                             daemon=True).start()
+            self._future = in_background(self._build, name="airflow-e2e-prestart")
 
     def wait(self) -> float:
         """Join the build; returns how long this call waited for it."""
@@ -96,16 +94,12 @@ class ExecutionApiPrestart:
         wait([self._future])
         return time.monotonic() - start
 
-    def _build(self, future: Future[None]) -> None:
+    def _build(self) -> None:
         start = time.monotonic()
         try:
             import httpx
 
             transport = IN_PROCESS_API_SERVER.load()().transport  # the app, its event loop and lifespan
             httpx.Client(transport=transport, base_url="http://in-process.invalid./").get(HEALTH_PATH)
-        except BaseException as err:  # noqa: BLE001 - reported by the warm-up run instead
+        finally:  # a failure stays in the future: the warm-up run reports it
             self.seconds = time.monotonic() - start
-            future.set_exception(err)
-        else:
-            self.seconds = time.monotonic() - start
-            future.set_result(None)

@@ -23,7 +23,6 @@ from typing import Any
 import docker
 import docker.errors
 import yaml
-from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 from pytest_kind import KindCluster
 
@@ -326,7 +325,7 @@ class Cluster(KubeconfigApi, Lifecycle):
         patch = {"spec": {"template": {"spec": {"containers": [
             {"name": "coredns", "readinessProbe": {"periodSeconds": DNS_PROBE_PERIOD}}]}}}}
         try:
-            k8s.AppsV1Api(self.api).patch_namespaced_deployment("coredns", "kube-system", patch)
+            self.apps.patch_namespaced_deployment("coredns", "kube-system", patch)
         except Exception as err:  # noqa: BLE001 - a cluster without CoreDNS (or another) only waits longer
             self.timer.log(f"cluster {self.name}: CoreDNS readiness probe left as it is ({err})")
 
@@ -446,7 +445,7 @@ class Cluster(KubeconfigApi, Lifecycle):
         """Why CoreDNS's Deployment is not done yet: a pod being replaced (the probe patch, the pod
         network's restart) is gone from the pod list before its successor is in it."""
         try:
-            deployment = k8s.AppsV1Api(self.api).read_namespaced_deployment("coredns", "kube-system")
+            deployment = self.apps.read_namespaced_deployment("coredns", "kube-system")
         except ApiException as err:
             if err.status == 404:
                 return ""  # CoreDNS deployed some other way: its pods were checked above

@@ -9,7 +9,8 @@ from kubernetes import config as k8s_config
 
 
 class KubeconfigApi:
-    """``api`` and ``core`` from ``self.kubeconfig`` only: never ``KUBECONFIG`` or ``~/.kube/config``."""
+    """``api``, ``core`` and ``apps`` from ``self.kubeconfig`` only: never ``KUBECONFIG`` or
+    ``~/.kube/config``."""
 
     kubeconfig: Path
     _api: k8s.ApiClient | None = None
@@ -23,6 +24,10 @@ class KubeconfigApi:
     @property
     def core(self) -> k8s.CoreV1Api:
         return k8s.CoreV1Api(self.api)
+
+    @property
+    def apps(self) -> k8s.AppsV1Api:
+        return k8s.AppsV1Api(self.api)
 
     def close_api(self) -> None:
         if self._api is not None:
