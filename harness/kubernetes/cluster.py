@@ -267,8 +267,9 @@ class Cluster(KubeconfigApi, Lifecycle):
         )
 
     def exists(self) -> bool:
-        out = self._kind("get", "clusters")
-        return self.name in out.stdout.split()
+        """Whether node containers of this name exist: what ``kind get clusters`` lists, read with
+        one Docker API call instead of a kind process (a rerun checks this first)."""
+        return bool(self.nodes())
 
     def create(self, others: list[str] | None = None) -> None:
         """Create the cluster, or reuse the harness's cluster of that name; call under the lock."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kubernetes import client as k8s
 from kubernetes import watch
@@ -104,48 +104,53 @@ def pod_ends(pod: k8s.V1Pod) -> list[tuple[str, int | None, str, str]]:
     return found
 
 
+@dataclass
+class _Watch:
+    """What one DAG run's watch holds. A watch request in flight outlives :meth:`PodEndWatcher.stop`
+    (up to ``WATCH_SECONDS``); its thread still holds this run's object, so whatever it sees late
+    never lands in the next run's findings, and its own ``stopped`` ends it."""
+
+    stopped: threading.Event = field(default_factory=threading.Event)
+    ends: list[PodEnd] = field(default_factory=list)
+    seen: set[tuple[str, str, str]] = field(default_factory=set)
+
+
 class PodEndWatcher(Lifecycle):
     """Follows the namespaces' pods while one DAG run lasts; :meth:`messages` gives the findings."""
 
     def __init__(self, api_client: k8s.ApiClient, namespaces: list[str]) -> None:
         self.core = k8s.CoreV1Api(api_client)
         self.namespaces = namespaces
-        self.ends: list[PodEnd] = []
-        self._seen: set[tuple[str, str, str]] = set()
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._watch = _Watch()
+        self._watch.stopped.set()
         self._lock = threading.Lock()
         self._observing = threading.Lock()  # held while a pod is read: stop() waits for it
 
     def start(self) -> None:
-        self.ends, self._seen = [], set()
-        self._stop.clear()
-        self._threads = [threading.Thread(target=self._follow, args=(ns,), name=f"pod-ends-{ns}", daemon=True)
-                         for ns in self.namespaces]
-        for thread in self._threads:
-            thread.start()
+        self._watch = run = _Watch()
+        for ns in self.namespaces:
+            threading.Thread(target=self._follow, args=(ns, run), name=f"pod-ends-{ns}", daemon=True).start()
 
     def stop(self) -> None:
-        self._stop.set()
-        with self._observing:  # a finding being written (its last lines read) lands before messages()
-            pass
-        for thread in self._threads:
-            thread.join(timeout=0.2)  # a watch request in flight ends on its own (WATCH_SECONDS)
+        """End this run's watch at once: a finding being written (its last lines read) lands before
+        :meth:`messages`; nothing seen after it counts. The threads end with their watch request."""
+        with self._observing:
+            self._watch.stopped.set()
 
     def messages(self) -> list[str]:
         with self._lock:
-            return [str(end) for end in self.ends]
+            return [str(end) for end in self._watch.ends]
 
-    def _follow(self, namespace: str) -> None:
+    def _follow(self, namespace: str, run: _Watch) -> None:
         version: str | None = None
         baseline = True  # pods that ended before this run (kept pods, earlier runs) are not its findings
-        while not self._stop.is_set():
+        while not run.stopped.is_set():
             try:
                 if version is None:
                     pods = self.core.list_namespaced_pod(namespace)
                     version = pods.metadata.resource_version
                     for pod in pods.items:
-                        self.observe(pod, report=not baseline)
+                        self.observe(pod, report=not baseline, run=run)
                     baseline = False
                 stream = watch.Watch().stream(self.core.list_namespaced_pod, namespace,
                                               resource_version=version, timeout_seconds=WATCH_SECONDS)
@@ -153,32 +158,35 @@ class PodEndWatcher(Lifecycle):
                     pod = event["object"]
                     version = pod.metadata.resource_version
                     if event["type"] in ("ADDED", "MODIFIED"):
-                        self.observe(pod)
-                    if self._stop.is_set():
+                        self.observe(pod, run=run)
+                    if run.stopped.is_set():
                         break
             except k8s.ApiException:
                 version = None  # gone (410) or not there yet: list again
-                self._stop.wait(0.5)
+                run.stopped.wait(0.5)
             except Exception:  # noqa: BLE001 - a watcher must never break the run it watches
                 version = None
-                self._stop.wait(0.5)
+                run.stopped.wait(0.5)
 
-    def observe(self, pod: k8s.V1Pod, report: bool = True) -> None:
-        """Record what ended badly in ``pod`` (once per container), unless it is being deleted;
+    def observe(self, pod: k8s.V1Pod, report: bool = True, run: _Watch | None = None) -> None:
+        """Record what ended badly in ``pod`` (once per container) as a finding of ``run`` (the
+        current one by default), unless it is being deleted or that run's watch has stopped;
         ``report=False`` only remembers it as seen."""
         if pod.metadata.deletion_timestamp is not None:
             return
+        run = run or self._watch
         with self._observing:
-            self._observe(pod, report)
+            if not run.stopped.is_set():
+                self._observe(pod, report, run)
 
-    def _observe(self, pod: k8s.V1Pod, report: bool) -> None:
+    def _observe(self, pod: k8s.V1Pod, report: bool, run: _Watch) -> None:
         labels = pod.metadata.labels or {}
         for container, code, reason, detail in pod_ends(pod):
             key = (pod.metadata.namespace, pod.metadata.name, container)
             with self._lock:
-                if key in self._seen:
+                if key in run.seen:
                     continue
-                self._seen.add(key)
+                run.seen.add(key)
             if not report:
                 continue
             lines = self._last_lines(pod, container) if container and reason != "OOMKilled" else ""
@@ -188,7 +196,7 @@ class PodEndWatcher(Lifecycle):
             end = PodEnd(task, pod.metadata.namespace, pod.metadata.name, container, reason, code, detail,
                          lines)
             with self._lock:
-                self.ends.append(end)
+                run.ends.append(end)
 
     def _last_lines(self, pod: k8s.V1Pod, container: str) -> str:
         try:
