@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_e2e_harness.compare.allow import AllowList
-from airflow_e2e_harness.compare.diff import Comparison, compare
+from airflow_e2e_harness.compare.diff import Comparison, compare, installed_changes
 from airflow_e2e_harness.compare.page import render
 from airflow_e2e_harness.compare.suite import Suite, SuiteOutcome
 from airflow_e2e_harness.compare.text import summary
@@ -105,6 +105,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     errors = [o.error for o in outcomes if o.error]
     comparisons = [] if errors else [  # a suite that did not run has nothing to compare
         compare(outcomes[0].records, o.records, (outcomes[0].label, o.label), allow) for o in outcomes[1:]]
+    for comparison, outcome in zip(comparisons, outcomes[1:], strict=True):
+        comparison.installed = installed_changes(outcomes[0].installed, outcome.installed)
     page = out / "compare.html"
     title = "airflow-e2e compare: " + " vs ".join(s.label for s in sides)
     page.write_text(render(comparisons, outcomes, title, out), encoding="utf-8")
@@ -139,6 +141,7 @@ def run_side(n: int, spec: VersionSpec, wheel: Path, wheel_hash: str, args: argp
                 Suite(env.python, args.pytest_args, folder, spec.label) as suite:
             outcome = suite.wait()
             phase.note = f"pytest exit {outcome.returncode}, {len(outcome.records.runs)} DAG run(s)"
+        outcome.installed = env.installed()  # what this side compared: the report names its versions
     outcome.seconds = phase.seconds
     return outcome
 
@@ -147,7 +150,9 @@ def _as_json(comparisons: list[Comparison], outcomes: list[SuiteOutcome]) -> dic
     """compare.json: every difference, for a CI step to read."""
     return {
         "versions": [{"label": o.label, "returncode": o.returncode, "runs": len(o.records.runs),
-                      "seconds": o.seconds, "error": o.error} for o in outcomes],
+                      "seconds": o.seconds, "error": o.error, "installed": o.installed} for o in outcomes],
         "comparisons": [{"before": c.before, "after": c.after,
+                         "installed": {k: list(v) for k, v in c.installed.items()}
+                         if c.installed is not None else None,
                          "differences": [asdict(d) for d in c.differences]} for c in comparisons],
     }
