@@ -104,9 +104,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     outcomes = [run_side(n, spec, wheel, wheel_hash, args, out, timer) for n, spec in enumerate(sides, 1)]
     errors = [o.error for o in outcomes if o.error]
     comparisons = [] if errors else [  # a suite that did not run has nothing to compare
-        compare(outcomes[0].records, o.records, (outcomes[0].label, o.label), allow) for o in outcomes[1:]]
-    for comparison, outcome in zip(comparisons, outcomes[1:], strict=True):
-        comparison.installed = installed_changes(outcomes[0].installed, outcome.installed)
+        compare_sides(outcomes[0], o, allow) for o in outcomes[1:]]
     page = out / "compare.html"
     title = "airflow-e2e compare: " + " vs ".join(s.label for s in sides)
     page.write_text(render(comparisons, outcomes, title, out), encoding="utf-8")
@@ -130,6 +128,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"{unallowed} difference(s) not allowed (--allow PATTERN allows one)")
         return 1
     return 0
+
+
+def compare_sides(first: SuiteOutcome, other: SuiteOutcome, allow: AllowList) -> Comparison:
+    """``other``'s runs against the baseline's, and the distributions their virtualenvs hold differently."""
+    comparison = compare(first.records, other.records, (first.label, other.label), allow)
+    comparison.installed = installed_changes(first.installed, other.installed)
+    return comparison
 
 
 def run_side(n: int, spec: VersionSpec, wheel: Path, wheel_hash: str, args: argparse.Namespace, out: Path,

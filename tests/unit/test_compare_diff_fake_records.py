@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from airflow_e2e_harness import cli
+from airflow_e2e_harness.compare import command
 from airflow_e2e_harness.compare.allow import AllowList
 from airflow_e2e_harness.compare.diff import (
     ADDED,
@@ -19,6 +24,7 @@ from airflow_e2e_harness.compare.page import render
 from airflow_e2e_harness.compare.record import ImportRecord, RunRecord, SuiteRecords
 from airflow_e2e_harness.compare.suite import SuiteOutcome
 from airflow_e2e_harness.compare.text import summary, value_text
+from airflow_e2e_harness.compare.venvs import VersionSpec
 
 SHA_A, SHA_B = "a" * 64, "b" * 64
 
@@ -229,3 +235,40 @@ def test_installed_versions_that_differ_are_named_not_counted_as_differences(tmp
     assert summary(comparison).splitlines()[1].endswith(", and 3 more (compare.json, the page)")
     comparison.installed = None
     assert "installed" not in summary(comparison)
+
+
+@pytest.mark.parametrize("second_ran", [True, False])
+def test_the_command_on_fake_sides_compares_or_stops_at_a_suite_that_did_not_run(
+    second_ran: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    wheel = tmp_path / "harness.whl"
+    wheel.write_text("a wheel")
+    monkeypatch.setattr(command, "harness_wheel", lambda given, out: wheel)
+    monkeypatch.setattr(command, "content_hash", lambda path: "hash")
+    monkeypatch.setattr(cli, "sigterm_as_keyboard_interrupt", lambda: None)
+
+    def fake_side(n: int, spec: VersionSpec, *args: object) -> SuiteOutcome:
+        folder = tmp_path / "out" / str(n)
+        folder.mkdir(parents=True)
+        (folder / "pytest.log").write_text("ERROR: usage\n")
+        ran = n == 1 or second_ran
+        installed = {"apache-airflow": "3.3.2",
+                     "apache-airflow-providers-docker": "4.6.1" if n == 1 else "4.6.0"}
+        return SuiteOutcome(spec.label, 0 if ran else 4, folder / "pytest.log",
+                            suite(fake_run()) if ran else suite(), 1.0, installed)
+
+    monkeypatch.setattr(command, "run_side", fake_side)
+    argv = ["compare", "--airflow", "3.3.2", "--airflow", "3.3.2",
+            "--with", "2:apache-airflow-providers-docker==4.6.0", "--out", str(tmp_path / "out")]
+    assert cli.main(argv) == (0 if second_ran else 2)
+    report = json.loads((tmp_path / "out" / "compare.json").read_text())
+    assert [v["label"] for v in report["versions"]] == [
+        "3.3.2 #1", "3.3.2 apache-airflow-providers-docker==4.6.0"]
+    if second_ran:
+        (comparison,) = report["comparisons"]
+        assert comparison["differences"] == []
+        assert comparison["installed"] == {"apache-airflow-providers-docker": ["4.6.1", "4.6.0"]}
+        assert "  installed: apache-airflow-providers-docker 4.6.1 -> 4.6.0\n" in capsys.readouterr().out
+    else:
+        assert report["comparisons"] == []
+        assert "did not run: pytest exit 4 (usage error)" in capsys.readouterr().err
