@@ -9,8 +9,8 @@ Airflow 2.11 logs through the standard logging module only, to a root handler
 that writes to whatever ``sys.stdout`` is (the tee); ``dag.test()`` adds a
 second console handler for task logs, and logs each failed task's traceback
 once more after the task's own. There the log keeps one copy of each line (see
-:func:`_airflow_2_console`), so that a failed task's log tail still reaches
-back to its container's output.
+:func:`airflow_2_console`, which the line's adapter holds while a run is captured),
+so that a failed task's log tail still reaches back to its container's output.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from airflow_e2e_harness.airflow.lines import is_airflow_2
+from airflow_e2e_harness.airflow.lines import current as airflow_adapter
 
 _START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)")
 _END = re.compile(r"\[DAG TEST\] end task task_id=(\S+) map_index=(-?\d+)")
@@ -70,7 +70,8 @@ def tee_output(path: Path) -> Iterator[Path]:
     """Everything printed or logged while inside goes to ``path`` too."""
     global _sink
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as sink, _airflow_2_console() if is_airflow_2() else _nothing():
+    line = airflow_adapter()
+    with path.open("w") as sink, line.console_dedupe():
         handler = _SinkHandler(logging.DEBUG)
         root = logging.getLogger()
         old_out, old_err = sys.stdout, sys.stderr
@@ -78,7 +79,7 @@ def tee_output(path: Path) -> Iterator[Path]:
         tee_err = old_err if isinstance(old_err, _Tee) else _Tee(old_err)
         sys.stdout, sys.stderr = tee_out, tee_err  # type: ignore[assignment]
         teed = any(getattr(h, "stream", None) in (tee_out, tee_err) for h in root.handlers)
-        if not (is_airflow_2() and teed):
+        if not (line.root_console_follows_stdout and teed):
             root.addHandler(handler)  # unless a root handler writes to the tee already (Airflow 2.11's)
         _sink = sink
         try:
@@ -90,11 +91,6 @@ def tee_output(path: Path) -> Iterator[Path]:
             if sys.stderr is tee_err:
                 sys.stderr = old_err
             root.removeHandler(handler)
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 class _ConsoleStandIn(logging.StreamHandler):  # type: ignore[type-arg]
@@ -117,7 +113,8 @@ class _NoSecondTraceback(logging.Filter):
 
 
 @contextmanager
-def _airflow_2_console() -> Iterator[None]:
+def airflow_2_console() -> Iterator[None]:
+    """Airflow 2.11's ``dag.test()`` console, one copy of each line (``lines.Airflow2.console_dedupe``)."""
     task_logger = logging.getLogger("airflow.task")  # TaskInstance.log, which dag.test() gives a handler
     dag_logger = logging.getLogger("airflow.models.dag.DAG")  # dag.test()'s own log
     stand_in, no_copy = _ConsoleStandIn(), _NoSecondTraceback()

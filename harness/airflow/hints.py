@@ -7,14 +7,15 @@ the actual error, so it adds the change and the replacement to the message.
 
 On Airflow 2.11 the opposite happens: a DAG written for Airflow 3 imports what
 2.11 lacks (``airflow.sdk``, the standard provider); :func:`hints_here` gives the
-hints of the installed line.
+hints of the installed line (its adapter, :mod:`.lines`, picks :func:`hints_for` or
+:func:`hints_for_airflow_2`).
 """
 
 from __future__ import annotations
 
 import re
 
-from airflow_e2e_harness.airflow.lines import is_airflow_2
+from airflow_e2e_harness.airflow.lines import current as airflow_adapter
 
 # Template variables Airflow 3 removed, and what to write instead.
 REMOVED_TEMPLATE_VARIABLES = {
@@ -58,7 +59,7 @@ AIRFLOW_3_ONLY_MODULES = {
 
 def hints_here(error: str, source: str = "") -> list[str]:
     """The hints for the installed Airflow line: Airflow 3's changes, or what 2.11 lacks."""
-    return hints_for_airflow_2(error, source) if is_airflow_2() else hints_for(error, source)
+    return airflow_adapter().hints(error, source)
 
 
 def hints_for_airflow_2(error: str, source: str = "") -> list[str]:

@@ -32,14 +32,12 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any, Self
 
-from airflow_e2e_harness.airflow.lines import is_airflow_2
+from airflow_e2e_harness.airflow.lines import current as airflow_adapter
 from airflow_e2e_harness.internals import Patch
 from airflow_e2e_harness.internals.touches import RUN_TASK_IN_PROCESS, TASK_RUNNER
 from airflow_e2e_harness.policies.base import PolicyPlugin, chain_pre_execute, hookimpl
 
 TASK_RUNNER_MODULE = TASK_RUNNER.module
-# Airflow 2.11's runner shares its module with what dag.test() calls between tasks: only its own frames count.
-TASK_RUNNER_FUNCTION = TASK_RUNNER.attribute if is_airflow_2() else None
 ON_KILL_WAIT = 2.0  # seconds given to a task's on_kill (docker stop, pod delete) before moving on
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -53,10 +51,15 @@ class Interrupted(KeyboardInterrupt):
 
 
 def inside_task_runner(frame: FrameType | None) -> bool:
-    """Whether the task runner is on the stack (its catch-all turns an exception into a task failure)."""
+    """Whether the task runner is on the stack (its catch-all turns an exception into a task failure).
+
+    Airflow 2.11's runner shares its module with what ``dag.test()`` calls between tasks: there only
+    its own function's frames count (the adapter's ``task_runner_function``; asked here, when a signal
+    comes during a run, not at import: this module is imported where no supported Airflow need be)."""
+    function = airflow_adapter().task_runner_function
     while frame is not None:
         if frame.f_globals.get("__name__") == TASK_RUNNER_MODULE and (
-                TASK_RUNNER_FUNCTION is None or frame.f_code.co_name == TASK_RUNNER_FUNCTION):
+                function is None or frame.f_code.co_name == function):
             return True
         frame = frame.f_back
     return False

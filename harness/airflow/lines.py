@@ -7,18 +7,23 @@ metadata DB, cluster policies), but names things differently: ``dag.test(executi
 ``airflow.models`` instead of ``airflow.sdk``, no ``run_after`` or ``triggered_by`` on a DagRun, run
 ids from the logical date. What 2.11 cannot do at all (DAG bundles, the in-process execution API,
 Airflow 3's template variables) is said where it is used, never by a crash.
+
+The other modules ask the adapter, never the line: the hints for an error (:mod:`.hints`), how a run's
+console output is captured (:mod:`.capture`), which frames are the task runner's (:mod:`.interrupts`).
+Those modules import this one, so this one imports them only inside the methods that use them.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from functools import cache
 from typing import Any, ClassVar
 
 from airflow_e2e_harness.errors import ConfigurationError
 from airflow_e2e_harness.internals import Patch, airflow_line, installed_version
-from airflow_e2e_harness.internals.touches import FAB_USER, RUN_TASK_IN_PROCESS
+from airflow_e2e_harness.internals.touches import FAB_USER, RUN_TASK_IN_PROCESS, TASK_RUNNER
 
 SUPPORTED = ("2.11", "3.1", "3.2", "3.3")  # tested; every 3.x line gets the Airflow 3 adapter (3.0 fails
 # its DockerOperator tasks in its own execution API, as docs/compatibility.md says, but is not refused here)
@@ -38,6 +43,26 @@ class Airflow3:
     dag_imports: ClassVar[str] = "from airflow.sdk import DAG, task"
     # Configuration the private Airflow home adds on this line.
     home_settings: ClassVar[dict[str, str]] = {}
+    # Whether the root logger's console handler writes to whatever sys.stdout is at the time (so a tee
+    # of sys.stdout gets its lines already; see capture.tee_output).
+    root_console_follows_stdout: ClassVar[bool] = False
+
+    @property
+    def task_runner_function(self) -> str | None:
+        """The task runner's function whose frames mean "inside a task" (see interrupts.inside_task_runner);
+        None: every frame of the runner's module does."""
+        return None
+
+    def hints(self, error: str, source: str = "") -> list[str]:
+        """What this line's changes or lacks say about ``error`` (a traceback or a task log), given the
+        DAG file's ``source`` when there is one (see :mod:`.hints`)."""
+        from airflow_e2e_harness.airflow.hints import hints_for
+
+        return hints_for(error, source)
+
+    def console_dedupe(self) -> AbstractContextManager[None]:
+        """Held while a run's output is captured: one copy of each console line (see :mod:`.capture`)."""
+        return nullcontext()
 
     @property
     def core_version(self) -> str:
@@ -90,6 +115,22 @@ class Airflow2(Airflow3):
     dag_imports = "from airflow import DAG\nfrom airflow.decorators import task"
     # Airflow 3's timer unit, which quiets 2.11's RemovedInAirflow3Warning at every import of its metrics.
     home_settings = {"AIRFLOW__METRICS__TIMER_UNIT_CONSISTENCY": "True"}
+    root_console_follows_stdout = True
+
+    @property
+    def task_runner_function(self) -> str | None:
+        # The runner's module (taskinstance) also serves dag.test()'s loop between tasks.
+        return TASK_RUNNER.attribute
+
+    def hints(self, error: str, source: str = "") -> list[str]:
+        from airflow_e2e_harness.airflow.hints import hints_for_airflow_2
+
+        return hints_for_airflow_2(error, source)
+
+    def console_dedupe(self) -> AbstractContextManager[None]:
+        from airflow_e2e_harness.airflow.capture import airflow_2_console
+
+        return airflow_2_console()
 
     def dag_test(self, dag: Any, logical_date: datetime, run_conf: dict[str, Any] | None) -> Any:
         if FAB_USER.applies:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_e2e_harness.compare.allow import AllowList
-from airflow_e2e_harness.compare.diff import Comparison, compare
+from airflow_e2e_harness.compare.diff import Comparison, compare, installed_changes
 from airflow_e2e_harness.compare.page import render
 from airflow_e2e_harness.compare.suite import Suite, SuiteOutcome
 from airflow_e2e_harness.compare.text import summary
@@ -104,7 +104,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     outcomes = [run_side(n, spec, wheel, wheel_hash, args, out, timer) for n, spec in enumerate(sides, 1)]
     errors = [o.error for o in outcomes if o.error]
     comparisons = [] if errors else [  # a suite that did not run has nothing to compare
-        compare(outcomes[0].records, o.records, (outcomes[0].label, o.label), allow) for o in outcomes[1:]]
+        compare_sides(outcomes[0], o, allow) for o in outcomes[1:]]
     page = out / "compare.html"
     title = "airflow-e2e compare: " + " vs ".join(s.label for s in sides)
     page.write_text(render(comparisons, outcomes, title, out), encoding="utf-8")
@@ -130,6 +130,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def compare_sides(first: SuiteOutcome, other: SuiteOutcome, allow: AllowList) -> Comparison:
+    """``other``'s runs against the baseline's, and the distributions their virtualenvs hold differently."""
+    comparison = compare(first.records, other.records, (first.label, other.label), allow)
+    comparison.installed = installed_changes(first.installed, other.installed)
+    return comparison
+
+
 def run_side(n: int, spec: VersionSpec, wheel: Path, wheel_hash: str, args: argparse.Namespace, out: Path,
              timer: Timer) -> SuiteOutcome:
     """One version: its virtualenv (cached), then the suite in it."""
@@ -139,6 +146,7 @@ def run_side(n: int, spec: VersionSpec, wheel: Path, wheel_hash: str, args: argp
                 Suite(env.python, args.pytest_args, folder, spec.label) as suite:
             outcome = suite.wait()
             phase.note = f"pytest exit {outcome.returncode}, {len(outcome.records.runs)} DAG run(s)"
+        outcome.installed = env.installed()  # what this side compared: the report names its versions
     outcome.seconds = phase.seconds
     return outcome
 
@@ -147,7 +155,9 @@ def _as_json(comparisons: list[Comparison], outcomes: list[SuiteOutcome]) -> dic
     """compare.json: every difference, for a CI step to read."""
     return {
         "versions": [{"label": o.label, "returncode": o.returncode, "runs": len(o.records.runs),
-                      "seconds": o.seconds, "error": o.error} for o in outcomes],
+                      "seconds": o.seconds, "error": o.error, "installed": o.installed} for o in outcomes],
         "comparisons": [{"before": c.before, "after": c.after,
+                         "installed": {k: list(v) for k, v in c.installed.items()}
+                         if c.installed is not None else None,
                          "differences": [asdict(d) for d in c.differences]} for c in comparisons],
     }

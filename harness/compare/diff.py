@@ -71,6 +71,9 @@ class Comparison:
     after: str
     runs: list[RunPair]
     imports: list[Difference]
+    # Installed distributions whose version differs: name -> (before, after), None where absent;
+    # None when a side's could not be read. What was compared, not a difference of behaviour.
+    installed: dict[str, tuple[str | None, str | None]] | None = None
 
     @property
     def differences(self) -> list[Difference]:
@@ -95,6 +98,16 @@ def compare(before: SuiteRecords, after: SuiteRecords, labels: tuple[str, str],
         pairs.append(pair)
     imports = [allow.mark(d) for d in diff_imports(before.imports, after.imports)]
     return Comparison(labels[0], labels[1], pairs, imports)
+
+
+def installed_changes(before: dict[str, str], after: dict[str, str]
+                      ) -> dict[str, tuple[str | None, str | None]] | None:
+    """The distributions two virtualenvs hold in different versions (or one only); None when either
+    list is unknown (empty)."""
+    if not before or not after:
+        return None
+    return {name: (before.get(name), after.get(name)) for name in _union(before, after)
+            if before.get(name) != after.get(name)}
 
 
 def diff_runs(before: RunRecord | None, after: RunRecord | None) -> list[Difference]:

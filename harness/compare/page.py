@@ -65,8 +65,27 @@ def _comparison(c: Comparison) -> str:
         body += f"<details><summary>{len(same)} run(s) the same</summary><ul>{items}</ul></details>"
     imports = _table(c.imports, c) if c.imports else "<p>same import errors and deprecation warnings</p>"
     return (f'<h2>airflow {_e(c.before)} &rarr; {_e(c.after)}: {len(differing)} of {len(c.runs)} '
-            f"DAG run(s) differ</h2>{body}"
+            f"DAG run(s) differ</h2>{_installed(c)}{body}"
             f'<section class="run imports"><h2>DAG imports</h2>{imports}</section>')
+
+
+def _installed(c: Comparison) -> str:
+    """The distributions the two virtualenvs hold in different versions: what was compared."""
+    if c.installed is None:
+        return ""
+    if not c.installed:
+        return '<p class="installed-same">the same distributions and versions installed</p>'
+    rows = "".join(
+        f'<tr class="installed" data-distribution="{_e(name)}"><td class="address">{_e(name)}</td>'
+        f"<td>{_version(old)}</td><td>{_version(new)}</td></tr>"
+        for name, (old, new) in sorted(c.installed.items(),
+                                       key=lambda item: (not item[0].startswith("apache-airflow"), item[0])))
+    head = f"<tr><th>installed, where it differs</th><th>{_e(c.before)}</th><th>{_e(c.after)}</th></tr>"
+    return f'<table class="diff">{head}{rows}</table>'
+
+
+def _version(version: str | None) -> str:
+    return _e(version) if version is not None else '<span class="absent">absent</span>'
 
 
 def _run(pair: RunPair, c: Comparison) -> str:

@@ -35,6 +35,7 @@ class SuiteOutcome:
     log: Path
     records: SuiteRecords
     seconds: float = 0.0
+    installed: dict[str, str] = field(default_factory=dict)  # its virtualenv's distributions -> versions
 
     @property
     def error(self) -> str | None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from airflow_e2e_harness.compare.diff import ADDED, REMOVED, Comparison, Difference
 
+INSTALLED_SHOWN = 6  # distributions whose versions differ, named in the summary (Airflow's first)
 WIDTH = 70  # characters of a value shown; the page and compare.json have all of it
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -29,12 +30,25 @@ def change_text(d: Difference) -> str:
     return f"{value_text(d.before)} -> {value_text(d.after)}"
 
 
+def installed_text(changes: dict[str, tuple[str | None, str | None]]) -> str:
+    """``name before -> after, ...``: Airflow's distributions first, then the others, the rest counted."""
+    if not changes:
+        return "the same distributions and versions"
+    names = sorted(changes, key=lambda name: (not name.startswith("apache-airflow"), name))
+    shown = [f"{name} {changes[name][0] or '(absent)'} -> {changes[name][1] or '(absent)'}"
+             for name in names[:INSTALLED_SHOWN]]
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f", and {more} more (compare.json, the page)" if more else "")
+
+
 def summary(comparison: Comparison) -> str:
     c = comparison
     differing = [p for p in c.runs if p.differences]
     allowed = sum(1 for d in c.differences if d.allowed)
     lines = [f"airflow {c.before} -> {c.after}: {len(differing)} of {len(c.runs)} DAG run(s) differ, "
              f"{len(c.differences)} difference(s) ({allowed} allowed)"]
+    if c.installed is not None:
+        lines.append(f"  installed: {installed_text(c.installed)}")
     for pair in differing:
         test = f"  [{pair.key[0]}]" if pair.key[0] else ""
         lines.append(f"  {pair.label}{test}")

@@ -31,6 +31,9 @@ from airflow_e2e_harness.errors import ConfigurationError, HarnessError
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.timing import Timer, default_timer
 
+# Every distribution a virtualenv holds, by its interpreter: name -> version, as JSON.
+LIST_INSTALLED = ("import importlib.metadata as m, json, sys; "
+                  "json.dump({d.metadata['Name']: d.version for d in m.distributions()}, sys.stdout)")
 KEEP = 4  # cached virtualenvs kept (the newest used): two comparisons of two versions; each is ~450 MB
 READY = "ready.json"
 
@@ -155,6 +158,10 @@ class VersionVenv(Lifecycle):
         fcntl.flock(self._lock, fcntl.LOCK_SH)  # in use: prune() leaves it alone
         prune(self.path.parent, keep=KEEP, timer=self.timer)
 
+    def installed(self) -> dict[str, str]:
+        """Every distribution installed here (canonical name -> version); empty if that cannot be read."""
+        return installed_distributions(self.python)
+
     def stop(self) -> None:
         if self._lock is not None:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
@@ -185,6 +192,17 @@ class VersionVenv(Lifecycle):
                   "constraints": str(self.spec.constraints) if self.spec.constraints else None,
                   "python": sys.version, "made": time.strftime("%Y-%m-%dT%H:%M:%S")}
         (self.path / READY).write_text(json.dumps(inputs, indent=1), encoding="utf-8")
+
+
+def installed_distributions(python: Path) -> dict[str, str]:
+    """What the virtualenv of ``python`` holds: canonical name -> version ({} when it cannot say)."""
+    try:
+        proc = subprocess.run([str(python), "-c", LIST_INSTALLED], capture_output=True, text=True,
+                              timeout=120)
+        found = json.loads(proc.stdout) if proc.returncode == 0 else {}
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return {}
+    return {canonicalize_name(str(name)): str(version) for name, version in sorted(found.items()) if name}
 
 
 def prune(root: Path, keep: int, timer: Timer | None = None) -> list[Path]:

@@ -65,7 +65,9 @@ TASK_RUNNER = Internal(
         "executing in this thread. On Airflow 2.11 the runner's module (taskinstance) also serves "
         "dag.test()'s loop between tasks, so there only frames of _run_raw_task (which fails the task, then "
         "re-raises) count.",
-    distribution="apache-airflow-task-sdk", tested=SDK, used_by="airflow.interrupts.inside_task_runner",
+    distribution="apache-airflow-task-sdk", tested=SDK,
+    used_by="airflow.interrupts.inside_task_runner (on 2.11 with "
+            "airflow.lines.Airflow2.task_runner_function)",
 )
 PRE_EXECUTE_HOOK = Internal(
     "BaseOperator._pre_execute_hook", "private-attribute",

@@ -139,18 +139,29 @@ def compare(
     return subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True, timeout=1800)
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_compare_finds_exactly_what_the_version_changes(
-    case: Case, wheel: Path, airflow_e2e: E2ESession, tmp_path: Path,
-) -> None:
+def team_project(tmp_path: Path) -> Path:
+    """The team's repository, outside this one: the compare project and its tests."""
     project = tmp_path / "team-repo"
     shutil.copytree(PROJECT, project)
     (project / "tests").mkdir()
     (project / "tests" / "conftest.py").write_text(CONFTEST)
     (project / "tests" / "test_dags.py").write_text(TESTS)
+    return project
+
+
+def compare_env(session: E2ESession) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PIP_CONSTRAINT"}  # tox sets the outer env's
-    env["DOCKER_HOST"] = airflow_e2e.start_daemon().url  # the session's daemon, shared
+    env["DOCKER_HOST"] = session.start_daemon().url  # the session's daemon, shared
     env["HARNESS_CACHE_DIR"] = str(OUTER_CACHE)  # the virtualenvs stay cached for the next run
+    return env
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_compare_finds_exactly_what_the_version_changes(
+    case: Case, wheel: Path, airflow_e2e: E2ESession, tmp_path: Path,
+) -> None:
+    project = team_project(tmp_path)
+    env = compare_env(airflow_e2e)
 
     first = compare(project, case, wheel, env)
     output = f"{first.stdout}\n{first.stderr}"
@@ -201,3 +212,47 @@ def test_compare_finds_exactly_what_the_version_changes(
     assert broken.returncode == 2, output
     said = f"error: the suite on {case.before} did not run: pytest exit 4 (usage error)"
     assert said in broken.stderr, output
+
+
+DOCKER_PROVIDER = "apache-airflow-providers-docker"
+DOCKER_PROVIDER_OTHER = "4.6.0"  # a provider change on one side only: --with 2:REQ
+
+
+def pinned(constraints: Path, distribution: str) -> str:
+    (version,) = [line.split("==", 1)[1].strip() for line in constraints.read_text().splitlines()
+                  if line.lower().startswith(f"{distribution}==")]
+    return version
+
+
+def test_a_docker_provider_change_alone_changes_nothing_the_dags_do(
+    wheel: Path, airflow_e2e: E2ESession, tmp_path: Path,
+) -> None:
+    """The same Airflow twice, the second with another docker provider (``--with 2:...``): two
+    virtualenvs, two labels, no difference, and the report names the provider on each side."""
+    constraints = CONSTRAINTS / "airflow-3.3.txt"
+    before = pinned(constraints, DOCKER_PROVIDER)
+    # Worked out from the two wheels, not from compare: 4.6.0 and 4.6.1 differ only in __version__.
+    assert before == "4.6.1", f"the constraints pin {DOCKER_PROVIDER} {before}: redo this case's expectations"
+    project = team_project(tmp_path)
+    case = Case("3.3.2", "3.3.2", constraints, constraints)
+    pin = f"{DOCKER_PROVIDER}=={DOCKER_PROVIDER_OTHER}"
+    result = compare(project, case, wheel, compare_env(airflow_e2e), "--with", f"2:{pin}")
+    output = f"{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, output
+
+    labels = ["3.3.2 airflow-3.3.txt", f"3.3.2 {pin}"]  # one version's sides: by their pins, else constraints
+    report = json.loads((project / "compare-out" / "compare.json").read_text())
+    assert [(v["label"], v["returncode"], v["runs"]) for v in report["versions"]] == [
+        (labels[0], 0, 3), (labels[1], 0, 3)], output
+    assert [v["installed"][DOCKER_PROVIDER] for v in report["versions"]] == [before, DOCKER_PROVIDER_OTHER]
+    assert [v["installed"]["apache-airflow"] for v in report["versions"]] == ["3.3.2", "3.3.2"]
+    (comparison,) = report["comparisons"]
+    assert comparison["differences"] == [], output
+    assert comparison["installed"] == {DOCKER_PROVIDER: [before, DOCKER_PROVIDER_OTHER]}, output
+    assert f"  installed: {DOCKER_PROVIDER} {before} -> {DOCKER_PROVIDER_OTHER}\n" in result.stdout, output
+    made = {line.rsplit("/", 1)[1] for line in result.stderr.splitlines()
+            if "virtualenv airflow 3.3.2" in line and ": done in " in line}
+    assert len(made) == 2, output  # one virtualenv per side
+    page = Elements()
+    page.feed((project / "compare-out" / "compare.html").read_text(encoding="utf-8"))
+    assert [row["data-distribution"] for row in page.with_class("installed")] == [DOCKER_PROVIDER]

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from airflow_e2e_harness import cli
+from airflow_e2e_harness.compare import command
 from airflow_e2e_harness.compare.allow import AllowList
-from airflow_e2e_harness.compare.diff import ADDED, CHANGED, REMOVED, compare, diff_imports, same
+from airflow_e2e_harness.compare.diff import (
+    ADDED,
+    CHANGED,
+    REMOVED,
+    compare,
+    diff_imports,
+    installed_changes,
+    same,
+)
 from airflow_e2e_harness.compare.page import render
 from airflow_e2e_harness.compare.record import ImportRecord, RunRecord, SuiteRecords
 from airflow_e2e_harness.compare.suite import SuiteOutcome
 from airflow_e2e_harness.compare.text import summary, value_text
+from airflow_e2e_harness.compare.venvs import VersionSpec
 
 SHA_A, SHA_B = "a" * 64, "b" * 64
 
@@ -189,3 +203,72 @@ def test_the_page_of_a_suite_that_did_not_run_says_so(tmp_path: Path) -> None:
     page = render([], [SuiteOutcome("3.2.2", 4, log, suite())], "compare", tmp_path)
     assert '<pre class="error">the suite on 3.2.2 did not run: pytest exit 4 (usage error)' in page
     assert "ImportError while loading conftest" in page and "not allowed" not in page
+
+
+def test_installed_versions_that_differ_are_named_not_counted_as_differences(tmp_path: Path) -> None:
+    before = {"apache-airflow": "3.3.2", "apache-airflow-providers-docker": "4.6.1", "docker": "7.2.0",
+              "gone": "1.0"}
+    after = {"apache-airflow": "3.3.2", "apache-airflow-providers-docker": "4.6.0", "docker": "7.2.0",
+             "added": "2.0"}
+    changes = installed_changes(before, after)
+    assert changes == {"added": (None, "2.0"), "apache-airflow-providers-docker": ("4.6.1", "4.6.0"),
+                       "gone": ("1.0", None)}
+    assert installed_changes(before, dict(before)) == {}
+    assert installed_changes(before, {}) is None  # a side's list could not be read: nothing said
+
+    comparison = compare(suite(fake_run()), suite(fake_run()), ("3.3.2 a", "3.3.2 b"))
+    comparison.installed = changes
+    assert comparison.differences == []  # what was compared, not a difference of behaviour
+    assert summary(comparison).splitlines()[1] == (
+        "  installed: apache-airflow-providers-docker 4.6.1 -> 4.6.0, added (absent) -> 2.0, "
+        "gone 1.0 -> (absent)")
+    (tmp_path / "1").mkdir()
+    outcome = SuiteOutcome("3.3.2 a", 0, tmp_path / "1" / "pytest.log", suite(fake_run()))
+    page = render([comparison], [outcome], "compare", tmp_path)
+    assert ('<tr class="installed" data-distribution="apache-airflow-providers-docker"><td class="address">'
+            "apache-airflow-providers-docker</td><td>4.6.1</td><td>4.6.0</td></tr>") in page
+    assert page.index("apache-airflow-providers-docker</td>") < page.index(">added</td>")
+
+    comparison.installed = {}
+    assert summary(comparison).splitlines()[1] == "  installed: the same distributions and versions"
+    comparison.installed = {f"lib{n}": ("1", "2") for n in range(9)}
+    assert summary(comparison).splitlines()[1].endswith(", and 3 more (compare.json, the page)")
+    comparison.installed = None
+    assert "installed" not in summary(comparison)
+
+
+@pytest.mark.parametrize("second_ran", [True, False])
+def test_the_command_on_fake_sides_compares_or_stops_at_a_suite_that_did_not_run(
+    second_ran: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    wheel = tmp_path / "harness.whl"
+    wheel.write_text("a wheel")
+    monkeypatch.setattr(command, "harness_wheel", lambda given, out: wheel)
+    monkeypatch.setattr(command, "content_hash", lambda path: "hash")
+    monkeypatch.setattr(cli, "sigterm_as_keyboard_interrupt", lambda: None)
+
+    def fake_side(n: int, spec: VersionSpec, *args: object) -> SuiteOutcome:
+        folder = tmp_path / "out" / str(n)
+        folder.mkdir(parents=True)
+        (folder / "pytest.log").write_text("ERROR: usage\n")
+        ran = n == 1 or second_ran
+        installed = {"apache-airflow": "3.3.2",
+                     "apache-airflow-providers-docker": "4.6.1" if n == 1 else "4.6.0"}
+        return SuiteOutcome(spec.label, 0 if ran else 4, folder / "pytest.log",
+                            suite(fake_run()) if ran else suite(), 1.0, installed)
+
+    monkeypatch.setattr(command, "run_side", fake_side)
+    argv = ["compare", "--airflow", "3.3.2", "--airflow", "3.3.2",
+            "--with", "2:apache-airflow-providers-docker==4.6.0", "--out", str(tmp_path / "out")]
+    assert cli.main(argv) == (0 if second_ran else 2)
+    report = json.loads((tmp_path / "out" / "compare.json").read_text())
+    assert [v["label"] for v in report["versions"]] == [
+        "3.3.2 #1", "3.3.2 apache-airflow-providers-docker==4.6.0"]
+    if second_ran:
+        (comparison,) = report["comparisons"]
+        assert comparison["differences"] == []
+        assert comparison["installed"] == {"apache-airflow-providers-docker": ["4.6.1", "4.6.0"]}
+        assert "  installed: apache-airflow-providers-docker 4.6.1 -> 4.6.0\n" in capsys.readouterr().out
+    else:
+        assert report["comparisons"] == []
+        assert "did not run: pytest exit 4 (usage error)" in capsys.readouterr().err

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from airflow_e2e_harness.compare.command import side_labels, specs
-from airflow_e2e_harness.compare.venvs import VersionSpec, cache_key, prune
+from airflow_e2e_harness.compare.venvs import VersionSpec, cache_key, installed_distributions, prune
 from airflow_e2e_harness.compare.wheel import WheelNotBuilt, content_hash, repack_installed
 from airflow_e2e_harness.errors import ConfigurationError
 
@@ -148,3 +148,12 @@ def test_an_installation_without_files_asks_for_a_wheel(tmp_path: Path) -> None:
     (info / "RECORD").write_text("__editable__.airflow_e2e_harness-0.1.0.pth,,\n")
     with pytest.raises(WheelNotBuilt, match="--harness-wheel"):
         repack_installed(metadata.PathDistribution(info), tmp_path / "out")
+
+
+def test_what_a_virtualenv_holds_is_read_by_its_interpreter(tmp_path: Path) -> None:
+    import sys
+
+    found = installed_distributions(Path(sys.executable))
+    assert found["apache-airflow"] == metadata.version("apache-airflow")
+    assert found["pytest"] == metadata.version("pytest")
+    assert installed_distributions(tmp_path / "no-venv" / "bin" / "python") == {}

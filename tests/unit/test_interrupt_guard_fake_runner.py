@@ -19,14 +19,14 @@ import types
 import pytest
 
 from airflow_e2e_harness.airflow.interrupts import (
-    TASK_RUNNER_FUNCTION,
     TASK_RUNNER_MODULE,
     Interrupted,
     InterruptGuard,
     _before_task,
 )
+from airflow_e2e_harness.airflow.lines import current as airflow_adapter
 
-RUNNER = TASK_RUNNER_FUNCTION or "run"
+RUNNER = airflow_adapter().task_runner_function or "run"
 RUNNER_SOURCE = '''
 import signal
 
