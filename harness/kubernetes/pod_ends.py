@@ -174,7 +174,7 @@ class PodEndWatcher(Lifecycle):
         ``report=False`` only remembers it as seen."""
         if pod.metadata.deletion_timestamp is not None:
             return
-        run = run or self._watch
+        run = self._watch if run is None else run
         with self._observing:
             if not run.stopped.is_set():
                 self._observe(pod, report, run)

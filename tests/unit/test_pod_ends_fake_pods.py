@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kubernetes.client import models as k8s
 
-from airflow_e2e_harness.kubernetes.pod_ends import PodEnd, pod_ends, rejected_pod
+from airflow_e2e_harness.kubernetes.pod_ends import PodEnd, PodEndWatcher, pod_ends, rejected_pod
 
 
 def terminated(name: str, code: int, reason: str) -> k8s.V1ContainerStatus:
@@ -59,3 +59,36 @@ def test_a_sigkill_under_a_memory_limit_the_kubelet_did_not_call_oom_is_named_as
     assert pod_ends(fake_pod([terminated("base", 137, "Error")])) == [
         ("base", 137, "Error", "killed (SIGKILL) under a memory limit of 64Mi: probably OOMKilled")]
     assert pod_ends(fake_pod([terminated("base", 137, "Error")], limit=None)) == [("base", 137, "Error", "")]
+
+
+class FakeApiClient:
+    """Stands in for the kubernetes ApiClient: these tests call observe() themselves, no watch runs."""
+
+
+def watcher_without_threads(monkeypatch) -> PodEndWatcher:  # type: ignore[no-untyped-def]
+    watcher = PodEndWatcher(FakeApiClient(), ["ns"])  # type: ignore[arg-type]
+    monkeypatch.setattr(watcher, "_follow", lambda namespace, run: None)  # the threads do nothing
+    return watcher
+
+
+def test_a_finding_seen_after_stop_belongs_to_no_run(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    watcher = watcher_without_threads(monkeypatch)
+    watcher.start()
+    watcher.stop()
+    watcher.observe(fake_pod([terminated("base", 3, "Error")]))
+    assert watcher.messages() == []
+
+
+def test_an_earlier_runs_late_event_stays_out_of_the_next_run(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    watcher = watcher_without_threads(monkeypatch)
+    watcher.start()
+    first = watcher._watch
+    watcher.observe(fake_pod([terminated("base", 137, "OOMKilled")]))
+    watcher.stop()
+    assert watcher.messages() == ["t: pod ns/p: container 'base' was OOMKilled (exit 137; memory limit 64Mi)"]
+
+    watcher.start()
+    watcher.observe(fake_pod([terminated("base", 3, "Error")], limit=None), run=first)  # its thread, late
+    assert watcher.messages() == []
+    watcher.observe(fake_pod([terminated("base", 137, "OOMKilled")]))  # the same container, this run
+    assert len(watcher.messages()) == 1
