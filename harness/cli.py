@@ -1,5 +1,5 @@
-"""``python -m airflow_e2e_harness``: provisioning, one-off DAG runs, housekeeping outside pytest, and
-``compare`` (your suite on two Airflow versions)."""
+"""``python -m airflow_e2e_harness``: provisioning, one-off DAG runs, housekeeping outside pytest,
+``compare`` (your suite on two Airflow versions) and ``loop`` (reruns in one process)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from airflow_e2e_harness.docker.daemon import DockerDaemon, ping, reachable_clie
 from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.housekeeping.cleanup import Sweeper
 from airflow_e2e_harness.kubernetes.cluster_state import ClusterState
+from airflow_e2e_harness.loop import add_parser as add_loop_parser
 from airflow_e2e_harness.session import E2ESession, KeepOptions, KindOptions
 
 
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--kept", action="store_true", help="also kept clusters and a kept harness daemon")
     c.set_defaults(func=cmd_cleanup)
     add_compare_parser(sub)
+    add_loop_parser(sub)
     args = parser.parse_args(argv)
     sigterm_as_keyboard_interrupt()
     try:

@@ -387,7 +387,7 @@ class KindEnvironment(Environment):
             remember(s.scratch, s.id, cluster.kubeconfig, self.namespaces)
         if self.documents:
             self.manifests = Manifests(
-                cluster.api, self.documents, keep=s.keep.cluster or s.keep.resources,
+                cluster.api, self.documents, keep=s.keep.cluster or s.keep.resources or s.keep.manifests,
                 connects=cluster.node_connects, timer=s.timer,
             )
             with self.manifests:

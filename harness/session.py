@@ -71,6 +71,7 @@ class KeepOptions:
     daemon: bool = False
     cluster: bool = False
     resources: bool = False  # service containers, networks, temp dirs
+    manifests: bool = False  # a kind environment's applied manifests (kept with the cluster too)
 
 
 @dataclass
@@ -117,6 +118,9 @@ class E2ESession(Lifecycle):
         worker id, e.g. ``gw1``): its namespaces and data folders carry it, and the id too.
     :param options: the ``HARNESS_*`` settings (default: read from the environment now); what
         ``kind`` leaves out (node image, binaries) comes from them.
+    :param airflow_home: an Airflow home that outlives this session, shared by the sessions of
+        one process (the rerun loop, :mod:`airflow_e2e_harness.loop`): Airflow binds its metadata
+        DB when first imported. Default: a private one in the session's scratch folder.
     """
 
     def __init__(
@@ -132,6 +136,7 @@ class E2ESession(Lifecycle):
         fast_retries: bool = True,
         worker: str | None = None,
         options: HarnessOptions | None = None,
+        airflow_home: AirflowHome | None = None,
     ) -> None:
         self.options = options or HarnessOptions.from_env()
         self.root = Path(root or Path.cwd()).resolve()
@@ -145,7 +150,7 @@ class E2ESession(Lifecycle):
         self.id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}" + (f"-{worker}" if worker else "")
         self.scratch = Path(tempfile.mkdtemp(prefix="airflow-e2e-"))  # cleanup.SCRATCH_PREFIX
         mark_scratch(self.scratch)
-        self.home = AirflowHome(self.scratch / "airflow-home")
+        self.home = airflow_home or AirflowHome(self.scratch / "airflow-home")
         self.bundle = FailureBundle(self.artifacts_path)
         # The cluster policies the session registers with Airflow while it runs.
         self.policies = SessionPolicies.for_session(

@@ -65,6 +65,12 @@ class Timer:
         suffix = f" ({record.note})" if record.note else ""
         self.log(f"{name}: done in {record.seconds:.1f}s{suffix}")
 
+    def restart(self) -> None:
+        """Forget the phases and start the clock again: the next summary is of what follows (a
+        rerun in the same process, see :mod:`airflow_e2e_harness.loop`)."""
+        self.phases.clear()
+        self._t0 = time.monotonic()
+
     def record(self, name: str, seconds: float, note: str = "") -> None:
         self.phases.append(Phase(name, seconds, note))
 

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow_e2e_harness.airflow.capture import split_by_task, task_key, tee_output
 from airflow_e2e_harness.airflow.hints import hints_here
@@ -202,6 +202,10 @@ with DAG({dag_id!r}, schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz=
 class DagRunner:
     """Runs DAGs from registered folders inside one isolated Airflow home."""
 
+    # Whether a runner of this process has started Airflow already (a later session of the rerun
+    # loop finds it started: its warm-up run says so).
+    started_in_process: ClassVar[bool] = False
+
     def __init__(self, home: AirflowHome, artifacts_dir: Path, timer: Timer | None = None) -> None:
         self.home = home
         self.artifacts_dir = Path(artifacts_dir)
@@ -231,6 +235,8 @@ class DagRunner:
             with tee_output(folder / "dag-test.log"), InterruptGuard():
                 dag_run = line.dag_test(dag, to_logical_date("2026-01-01"), None)
             phase.note = f"warm-up run {dag_run.state}"
+            if DagRunner.started_in_process:
+                phase.note += "; Airflow was started earlier in this process"
             if background:
                 hidden = max(0.0, self.prestart.seconds - waited)
                 phase.note += f"; execution API built in the background, {hidden:.1f}s of it during setup"
@@ -240,7 +246,7 @@ class DagRunner:
         # lives as long as the process: leave it out of every later garbage collection, and so of
         # the pauses they make in the runs and of the interpreter's exit.
         gc.freeze()
-        self._warm = True
+        self._warm = DagRunner.started_in_process = True
 
     def load(self, dags_folder: Path) -> Any:
         """A fresh DagBag of ``dags_folder``; import errors fail loudly with tracebacks.

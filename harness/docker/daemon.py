@@ -92,6 +92,13 @@ def stop_process(pidfile: Path, timeout: float = 60.0) -> bool:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs. A child of this process that exited is reaped here: started by
+    an earlier session of the same process (the rerun loop), it would stay a zombie, "alive"."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child: another process reaps it
     try:
         os.kill(pid, 0)
         return True
