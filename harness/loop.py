@@ -45,6 +45,7 @@ from airflow_e2e_harness.timing import default_timer
 
 PLUGIN_NAME = "airflow-e2e-loop"  # the fixtures plugin asks pytest for it: its airflow_home
 PROMPT = "loop: Enter runs the suite again; q then Enter (or Ctrl-D) ends the loop"
+INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED
 REFUSED = {"-n", "--numprocesses", "--dist", "--looponfail", "-f"}  # other processes: nothing stays warm
 
 
@@ -185,6 +186,9 @@ class RerunLoop(Lifecycle):
         while True:
             n += 1
             self.exit_code = self.rerun(n)
+            if self.exit_code == INTERRUPTED:  # Ctrl-C or SIGTERM in a run ends the loop too
+                print("loop: the run was interrupted; ending", file=self.out, flush=True)
+                return self.exit_code
             if self.runs is not None:
                 if n >= self.runs:
                     return self.exit_code

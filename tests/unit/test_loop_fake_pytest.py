@@ -77,3 +77,13 @@ def test_enter_runs_again_and_q_ends_with_the_last_exit_code(tmp_path: Path) -> 
     assert lines[0].startswith("loop: run 1 took") and lines[0].endswith("(pytest exit 1)")
     assert lines[1] == PROMPT and lines[2].endswith("(pytest exit 0)") and lines[3] == PROMPT
     assert len(loop.seconds) == 2
+
+
+def test_an_interrupted_run_ends_the_loop(tmp_path: Path) -> None:
+    loop = RerunLoop(["tests"], root=tmp_path, stdin=io.StringIO("\n\n"), out=io.StringIO(),
+                     run_pytest=lambda args, plugins: int(pytest.ExitCode.INTERRUPTED))
+    try:
+        assert loop.run() == pytest.ExitCode.INTERRUPTED
+    finally:
+        loop.session.stop()
+    assert len(loop.seconds) == 1
