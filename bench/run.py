@@ -17,7 +17,9 @@ session is ``pytest tests/e2e/test_movielens_k8s.py`` with a cluster of its own
 Kubernetes DAG run starts. The process floor (``bench.process_floor``) is what any
 process that runs a DAG with Airflow pays here: ``python dags/x.py`` calling
 ``dag.test()`` on a one-task DAG; each rerun is also shown above its runs' floor and
-above that plus the process floor.
+above that plus the process floor. The same tests then run in ``python -m
+airflow_e2e_harness loop`` (one process that keeps Airflow started), ``--reruns`` + 1
+times: its reruns after the first are shown the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import argparse
 import itertools
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -153,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep:
             print(f"kept: {scratch}")
         else:
-            logs = [*scratch.glob("rerun-*.log"), *scratch.glob("fresh-*.log")]
+            logs = [*scratch.glob("rerun-*.log"), *scratch.glob("fresh-*.log"), *scratch.glob("loop.log")]
             for log in logs:  # a failed pytest's output outlives the scratch dir
                 (ROOT / "e2e-artifacts").mkdir(exist_ok=True)
                 shutil.copy(log, ROOT / "e2e-artifacts" / f"bench-{log.name}")
@@ -182,10 +185,12 @@ def print_rerun_overhead(numbers: dict[str, float], runs_floor: float) -> None:
     much of that a process running any DAG with Airflow pays here anyway."""
     process = numbers.get(PROCESS_FLOOR, float("nan"))
     for name, seconds in numbers.items():
-        if name.startswith("rerun loop #") and "failed" not in name:
-            above = seconds - runs_floor
+        above = seconds - runs_floor
+        if name.startswith("rerun loop #") and "failed" not in name:  # a new process: pays it
             print(f"  {name}: {above:.1f}s above its runs' floor ({runs_floor:.1f}s); "
                   f"{above - process:.1f}s above that and the process floor ({process:.1f}s)")
+        elif name.startswith("rerun in `loop` #"):  # Airflow started already
+            print(f"  {name}: {above:.1f}s above its runs' floor ({runs_floor:.1f}s)")
 
 
 def first_k8s_run_seconds(log: Path) -> float:
@@ -220,6 +225,18 @@ def rerun_seconds(cluster_name: str, log: Path) -> float:
     if code != 0:
         raise RuntimeError(f"the rerun failed (exit {code}); its output: e2e-artifacts/bench-{log.name}")
     return seconds
+
+
+def loop_seconds(cluster_name: str, log: Path, runs: int) -> list[float]:
+    """Each run's wall time in ``python -m airflow_e2e_harness loop --runs N`` over the rerun
+    loop's tests on the bench's cluster: the first run starts Airflow, the others find it started."""
+    command = [sys.executable, "-m", "airflow_e2e_harness", "loop", "--runs", str(runs), "--",
+               *RERUN_ARGS, "--cluster-name", cluster_name, "-p", "no:cacheprovider", "-q"]
+    with log.open("w") as out:
+        code = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
+    if code != 0:
+        raise RuntimeError(f"the loop failed (exit {code}); its output: e2e-artifacts/bench-{log.name}")
+    return [float(m) for m in re.findall(r"^loop: run \d+ took ([\d.]+)s", log.read_text(), re.MULTILINE)]
 
 
 def stock_seconds(
@@ -348,6 +365,12 @@ def _measure(
                 numbers[f"rerun loop #{n + 1} (failed)"] = float("nan")
 
         if reruns:
+            log = scratch / "loop.log"
+            try:
+                for n, seconds in enumerate(loop_seconds(session.cluster_name, log, reruns + 1)[1:], 2):
+                    numbers[f"rerun in `loop` #{n}"] = seconds
+            except RuntimeError as err:
+                print(f"loop: {err}")
             with timer.phase("process floor"):
                 numbers[PROCESS_FLOOR] = process_floor_seconds(scratch, rounds)
 
