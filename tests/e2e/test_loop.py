@@ -32,8 +32,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
 DAG = '''
 import pendulum
+from airflow import DAG  # Airflow 2.11 and 3.x alike
 from airflow.providers.docker.operators.docker import DockerOperator
-from airflow.sdk import DAG
 
 with DAG("echo", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")):
     DockerOperator(task_id="say", image="loop-echo:e2e", command=["python3", "-c", "print({word!r})"],
