@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from airflow_e2e_harness.airflow.home import AirflowHome
 from airflow_e2e_harness.docker.daemon import DockerDaemon, ping
 from airflow_e2e_harness.errors import ConfigurationError
 from airflow_e2e_harness.kubernetes.cluster_state import ClusterState
@@ -139,7 +140,7 @@ class RerunLoop(Lifecycle):
         self.exit_code = 0
 
     @property
-    def airflow_home(self) -> object:
+    def airflow_home(self) -> AirflowHome:
         """What the fixtures plugin gives each rerun's session (see ``PLUGIN_NAME``)."""
         return self.session.home
 
