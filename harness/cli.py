@@ -15,7 +15,7 @@ from airflow_e2e_harness.errors import HarnessError
 from airflow_e2e_harness.housekeeping.cleanup import Sweeper
 from airflow_e2e_harness.kubernetes.cluster_state import ClusterState
 from airflow_e2e_harness.loop import add_parser as add_loop_parser
-from airflow_e2e_harness.session import E2ESession, KeepOptions, KindOptions
+from airflow_e2e_harness.session import SHARED_CLUSTER_NAME, E2ESession, KeepOptions, KindOptions
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
@@ -44,7 +44,7 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
 def cmd_run(args: argparse.Namespace) -> int:
     """One DAG run in a Docker or kind environment, as the pytest fixtures would wire it."""
     keep = KeepOptions(daemon=args.keep_all, cluster=args.keep_all, resources=args.keep_all)
-    name = args.cluster_name or ("airflow-e2e" if args.keep_all else None)  # kept: a name to find it again
+    name = args.cluster_name or (SHARED_CLUSTER_NAME if args.keep_all else None)  # kept: found again
     kind = KindOptions(
         cluster_name=name, node_image=args.kind_image, context=args.kube_context,
         kubeconfig=Path(args.kubeconfig).expanduser().resolve() if args.kubeconfig else None,

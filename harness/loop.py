@@ -41,7 +41,7 @@ from airflow_e2e_harness.docker.daemon import DockerDaemon, ping
 from airflow_e2e_harness.errors import ConfigurationError
 from airflow_e2e_harness.kubernetes.cluster_state import ClusterState
 from airflow_e2e_harness.lifecycle import Lifecycle
-from airflow_e2e_harness.session import E2ESession, KeepOptions, KindOptions
+from airflow_e2e_harness.session import SHARED_CLUSTER_NAME, E2ESession, KeepOptions, KindOptions
 from airflow_e2e_harness.timing import default_timer
 
 PLUGIN_NAME = "airflow-e2e-loop"  # the fixtures plugin asks pytest for it: its airflow_home
@@ -63,8 +63,9 @@ def option_value(args: Sequence[str], name: str) -> str | None:
 def loop_arguments(args: Sequence[str], cluster_name: str) -> tuple[list[str], bool]:
     """The arguments each rerun gets, and whether the user asked to keep the cluster.
 
-    The loop's reruns share one cluster: ``--cluster-name`` of the loop's own unless given (the
-    loop's lease keeps it between reruns, and the plugin keeps the manifests applied).
+    The loop's reruns share one cluster: ``--cluster-name`` of the loop's own unless given, or
+    pytest's name for a kept cluster with ``--keep-cluster`` (the loop's lease keeps it between
+    reruns, and the plugin keeps the manifests applied).
     """
     refused = sorted(a for a in args if a.split("=")[0] in REFUSED or re.fullmatch(r"-n\d+", a))
     if refused:
@@ -74,8 +75,8 @@ def loop_arguments(args: Sequence[str], cluster_name: str) -> tuple[list[str], b
         )
     user_keeps = "--keep-cluster" in args or "--keep-all" in args
     out = list(args)
-    if option_value(args, "--cluster-name") is None:
-        out += ["--cluster-name", cluster_name]
+    if option_value(args, "--cluster-name") is None:  # a kept one gets the name pytest would give it
+        out += ["--cluster-name", SHARED_CLUSTER_NAME if user_keeps else cluster_name]
     return out, user_keeps
 
 

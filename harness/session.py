@@ -64,6 +64,10 @@ class NotStarted(HarnessError, RuntimeError):
         self.what, self.method = what, method
 
 
+# The cluster a kept session leaves when not told a name: the next session finds it again.
+SHARED_CLUSTER_NAME = "airflow-e2e"
+
+
 @dataclass
 class KeepOptions:
     """What to leave behind for debugging; everything is cleaned up by default."""

@@ -26,6 +26,7 @@ def test_a_name_and_keep_the_user_gave_are_theirs() -> None:
     assert keeps is True
     assert option_value(args, "--cluster-name") == "mine"
     assert option_value(["--cluster-name", "x"], "--cluster-name") == "x"
+    assert loop_arguments(["--keep-cluster"], "airflow-e2e-loop-7")[0][-1] == "airflow-e2e"  # pytest's own
     assert option_value(["--cluster-name"], "--cluster-name") is None
 
 
