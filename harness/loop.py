@@ -44,6 +44,7 @@ from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.session import SHARED_CLUSTER_NAME, E2ESession, KeepOptions, KindOptions
 from airflow_e2e_harness.timing import default_timer
 
+HARNESS_PACKAGE = __name__.partition(".")[0]  # never dropped: the loop and its sessions are in it
 PLUGIN_NAME = "airflow-e2e-loop"  # the fixtures plugin asks pytest for it: its airflow_home
 PROMPT = "loop: Enter runs the suite again; q then Enter (or Ctrl-D) ends the loop"
 INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED
@@ -83,12 +84,12 @@ def loop_arguments(args: Sequence[str], cluster_name: str) -> tuple[list[str], b
 def project_modules(root: Path, keep: Sequence[Path]) -> list[str]:
     """Names in ``sys.modules`` of modules whose files are under ``root`` (the user's tests,
     conftests, helpers), except those under ``keep`` (installed packages, a virtualenv inside the
-    project, the harness's own source in an editable install)."""
+    project) and the harness's own (its source may be in the project: an editable install)."""
     root = root.resolve()
     names = []
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if not file:
+        if not file or name.partition(".")[0] == HARNESS_PACKAGE:
             continue
         path = Path(file).resolve()
         if path.is_relative_to(root) and not any(path.is_relative_to(k) for k in keep):
@@ -98,8 +99,7 @@ def project_modules(root: Path, keep: Sequence[Path]) -> list[str]:
 
 def _kept_paths() -> list[Path]:
     """Where installed code lives: never dropped from ``sys.modules``."""
-    harness = Path(__file__).resolve().parent
-    return [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}] + [harness]
+    return [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}]
 
 
 class RerunLoop(Lifecycle):

@@ -46,6 +46,7 @@ def test_project_modules_are_dropped_installed_ones_kept(
         "team_conftest": project / "conftest.py",
         "team_installed": venv / "lib" / "pkg.py",
         "elsewhere": tmp_path / "other" / "mod.py",
+        "airflow_e2e_harness.fake_in_project": project / "fixtures" / "plugin.py",  # an editable install
     }
     for name, file in modules.items():
         monkeypatch.setitem(sys.modules, name, types.SimpleNamespace(__file__=str(file)))
@@ -53,7 +54,7 @@ def test_project_modules_are_dropped_installed_ones_kept(
 
     found = project_modules(project, keep=[venv])
 
-    assert sorted(n for n in found if n.startswith(("team_", "elsewhere", "no_file"))) == [
+    assert sorted(n for n in found if n.startswith(("team_", "elsewhere", "no_file", "airflow_e2e"))) == [
         "team_conftest", "team_test_x"]
 
 
