@@ -51,11 +51,14 @@ def test_project_modules_are_dropped_installed_ones_kept(
     for name, file in modules.items():
         monkeypatch.setitem(sys.modules, name, types.SimpleNamespace(__file__=str(file)))
     monkeypatch.setitem(sys.modules, "no_file", types.SimpleNamespace())
+    running = sys.modules["__main__"]
+    monkeypatch.setattr(running, "__file__", str(project / "harness" / "__main__.py"), raising=False)
 
     found = project_modules(project, keep=[venv])
 
-    assert sorted(n for n in found if n.startswith(("team_", "elsewhere", "no_file", "airflow_e2e"))) == [
-        "team_conftest", "team_test_x"]
+    # Never __main__ (`python -m airflow_e2e_harness` run from the project) nor the harness's own.
+    mine = ("team_", "elsewhere", "no_file", "airflow_e2e", "__")
+    assert sorted(n for n in found if n.startswith(mine)) == ["team_conftest", "team_test_x"]
 
 
 def test_enter_runs_again_and_q_ends_with_the_last_exit_code(tmp_path: Path) -> None:
