@@ -45,7 +45,7 @@ from airflow_e2e_harness.session import SHARED_CLUSTER_NAME, E2ESession, KeepOpt
 from airflow_e2e_harness.timing import default_timer
 
 RUNNING = {"__main__", "__mp_main__"}  # the running script (this command's, even when in the project)
-HARNESS_PACKAGE = __name__.partition(".")[0]  # never dropped: the loop and its sessions are in it
+OWN_PACKAGE = __name__.partition(".")[0]  # never dropped: the loop and its sessions are in it
 PLUGIN_NAME = "airflow-e2e-loop"  # the fixtures plugin asks pytest for it: its airflow_home
 PROMPT = "loop: Enter runs the suite again; q then Enter (or Ctrl-D) ends the loop"
 INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED
@@ -90,7 +90,7 @@ def project_modules(root: Path, keep: Sequence[Path]) -> list[str]:
     names = []
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if not file or name in RUNNING or name.partition(".")[0] == HARNESS_PACKAGE:
+        if not file or name in RUNNING or name.partition(".")[0] == OWN_PACKAGE:
             continue
         path = Path(file).resolve()
         if path.is_relative_to(root) and not any(path.is_relative_to(k) for k in keep):
