@@ -19,7 +19,7 @@ such runs of that test. Addresses:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +108,11 @@ def installed_changes(before: dict[str, str], after: dict[str, str]
         return None
     return {name: (before.get(name), after.get(name)) for name in _union(before, after)
             if before.get(name) != after.get(name)}
+
+
+def airflow_first(names: Iterable[str]) -> list[str]:
+    """Distribution names, Airflow's own first (``apache-airflow*``), each group alphabetical."""
+    return sorted(names, key=lambda name: (not name.startswith("apache-airflow"), name))
 
 
 def diff_runs(before: RunRecord | None, after: RunRecord | None) -> list[Difference]:

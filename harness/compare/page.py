@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from airflow_e2e_harness.airflow.report import STYLE, _colour, _e, _json
-from airflow_e2e_harness.compare.diff import ADDED, REMOVED, Comparison, Difference, RunPair
+from airflow_e2e_harness.compare.diff import ADDED, REMOVED, Comparison, Difference, RunPair, airflow_first
 from airflow_e2e_harness.compare.suite import SuiteOutcome
 
 EXTRA_STYLE = """
@@ -77,9 +77,8 @@ def _installed(c: Comparison) -> str:
         return '<p class="installed-same">the same distributions and versions installed</p>'
     rows = "".join(
         f'<tr class="installed" data-distribution="{_e(name)}"><td class="address">{_e(name)}</td>'
-        f"<td>{_version(old)}</td><td>{_version(new)}</td></tr>"
-        for name, (old, new) in sorted(c.installed.items(),
-                                       key=lambda item: (not item[0].startswith("apache-airflow"), item[0])))
+        + "".join(f"<td>{_version(version)}</td>" for version in c.installed[name]) + "</tr>"
+        for name in airflow_first(c.installed))
     head = f"<tr><th>installed, where it differs</th><th>{_e(c.before)}</th><th>{_e(c.after)}</th></tr>"
     return f'<table class="diff">{head}{rows}</table>'
 

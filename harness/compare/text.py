@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from airflow_e2e_harness.compare.diff import ADDED, REMOVED, Comparison, Difference
+from airflow_e2e_harness.compare.diff import ADDED, REMOVED, Comparison, Difference, airflow_first
 
 INSTALLED_SHOWN = 6  # distributions whose versions differ, named in the summary (Airflow's first)
 WIDTH = 70  # characters of a value shown; the page and compare.json have all of it
@@ -34,7 +34,7 @@ def installed_text(changes: dict[str, tuple[str | None, str | None]]) -> str:
     """``name before -> after, ...``: Airflow's distributions first, then the others, the rest counted."""
     if not changes:
         return "the same distributions and versions"
-    names = sorted(changes, key=lambda name: (not name.startswith("apache-airflow"), name))
+    names = airflow_first(changes)
     shown = [f"{name} {changes[name][0] or '(absent)'} -> {changes[name][1] or '(absent)'}"
              for name in names[:INSTALLED_SHOWN]]
     more = len(names) - len(shown)
