@@ -39,6 +39,7 @@ from typing import Any, TextIO
 from airflow_e2e_harness.airflow.home import AirflowHome
 from airflow_e2e_harness.docker.daemon import DockerDaemon, ping
 from airflow_e2e_harness.errors import ConfigurationError
+from airflow_e2e_harness.housekeeping.leases import Leases
 from airflow_e2e_harness.kubernetes.cluster_state import ClusterState
 from airflow_e2e_harness.lifecycle import Lifecycle
 from airflow_e2e_harness.session import SHARED_CLUSTER_NAME, E2ESession, KeepOptions, KindOptions
@@ -137,6 +138,8 @@ class RerunLoop(Lifecycle):
             root=self.root, timer=default_timer(), kind=KindOptions(cluster_name=self.cluster_name),
             keep=KeepOptions(daemon=keep_daemon, cluster=user_keeps), worker="loop",
         )
+        self.daemon = DockerDaemon(session=self.session.id)  # read only: its leases and socket
+        self.cluster = ClusterState(self.cluster_name)
         self.__name__ = PLUGIN_NAME  # the name pytest registers this plugin object under
         self.seconds: list[float] = []  # each rerun's wall time
         self.exit_code = 0
@@ -152,9 +155,8 @@ class RerunLoop(Lifecycle):
         # DAG, so its cluster policies stay out of Airflow's, where each rerun's session puts its own.
         self.session.record.write()
         self.session.home.start()
-        daemon = DockerDaemon(session=self.session.id)
         # Leases, nothing started: a rerun's end sees a live user of both and leaves them running.
-        for leases in (daemon.leases, ClusterState(self.cluster_name).leases):
+        for leases in self._leases():
             with leases.locked():
                 leases.add(self.session.id)
 
@@ -167,20 +169,21 @@ class RerunLoop(Lifecycle):
         """
         s = self.session
         try:
-            daemon = DockerDaemon(session=s.id)
-            if ping(daemon.own_url) is not None:
+            if ping(self.daemon.own_url) is not None:
                 s.start_daemon()  # adopted: its stop decides, as for any session
-            if ClusterState(self.cluster_name).recorded():
+            if self.cluster.recorded():
                 s.start_cluster(ready=False)  # reused: its stop deletes it unless kept
         finally:
             try:
                 s.stop()
             finally:  # whatever the session did not take over: the loop's own leases
-                cluster = ClusterState(self.cluster_name)
-                for leases in (DockerDaemon(session=s.id).leases, cluster.leases):
+                for leases in self._leases():
                     with leases.locked():
                         leases.remove(s.id)
-                cluster.remove_if_idle()  # the folder its lease made, when no rerun made a cluster
+                self.cluster.remove_if_idle()  # the folder its lease made, when no rerun made a cluster
+
+    def _leases(self) -> tuple[Leases, Leases]:
+        return self.daemon.leases, self.cluster.leases
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> int:
@@ -237,4 +240,4 @@ def cmd_loop(args: argparse.Namespace) -> int:
             return loop.run()
         except KeyboardInterrupt:
             print("loop: interrupted; ending", file=loop.out, flush=True)
-            return 130 if not loop.exit_code else loop.exit_code
+            return loop.exit_code or 130
