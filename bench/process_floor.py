@@ -12,13 +12,14 @@ pytest add.
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.stock_dag_test import stock_environment
 
 DAG_ID = "process_floor"
 DAG_FILE = f'''
@@ -47,9 +48,7 @@ def process_floor_seconds(scratch: Path, rounds: int = 3) -> float:
     dags.mkdir()
     dag_file = dags / f"{DAG_ID}.py"
     dag_file.write_text(DAG_FILE)
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "HARNESS_"))}
-    env = clean | {"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-                   "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    env = stock_environment(home, dags)
     log = scratch / "process-floor.log"
     with log.open("w") as out:
         subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, stdout=out,

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import re
 import shutil
 import statistics
@@ -49,6 +48,7 @@ from airflow_e2e_harness.kubernetes.pod_log import pod_log
 from airflow_e2e_harness.session import E2ESession, KeepOptions, KindOptions
 from airflow_e2e_harness.timing import Timer
 from bench.process_floor import process_floor_seconds
+from bench.stock_dag_test import stock_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 MOVIELENS = ROOT / "scenarios" / "movielens"
@@ -213,29 +213,29 @@ def first_k8s_run_seconds(log: Path) -> float:
     return first
 
 
-def rerun_seconds(cluster_name: str, log: Path) -> float:
-    """Wall time of the developer's rerun loop, a pytest process of its own on a cluster that is
-    already up (the bundled MovieLens tests: three Docker and three Kubernetes runs)."""
-    command = [sys.executable, "-m", "pytest", *RERUN_ARGS, "--cluster-name", cluster_name,
-               "-p", "no:cacheprovider", "-q"]
+def run_logged(command: list[str], log: Path, what: str) -> float:
+    """Wall time of ``command`` run from the repo, its output into ``log``; fails saying where the
+    output goes once the bench ends (``main`` copies the logs to e2e-artifacts)."""
     start = time.monotonic()
     with log.open("w") as out:
         code = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
-    seconds = time.monotonic() - start
     if code != 0:
-        raise RuntimeError(f"the rerun failed (exit {code}); its output: e2e-artifacts/bench-{log.name}")
-    return seconds
+        raise RuntimeError(f"{what} failed (exit {code}); its output: e2e-artifacts/bench-{log.name}")
+    return time.monotonic() - start
+
+
+def rerun_seconds(cluster_name: str, log: Path) -> float:
+    """Wall time of the developer's rerun loop, a pytest process of its own on a cluster that is
+    already up (the bundled MovieLens tests: three Docker and three Kubernetes runs)."""
+    return run_logged([sys.executable, "-m", "pytest", *RERUN_ARGS, "--cluster-name", cluster_name,
+                       "-p", "no:cacheprovider", "-q"], log, "the rerun")
 
 
 def loop_seconds(cluster_name: str, log: Path, runs: int) -> list[float]:
     """Each run's wall time in ``python -m airflow_e2e_harness loop --runs N`` over the rerun
     loop's tests on the bench's cluster: the first run starts Airflow, the others find it started."""
-    command = [sys.executable, "-m", "airflow_e2e_harness", "loop", "--runs", str(runs), "--",
-               *RERUN_ARGS, "--cluster-name", cluster_name, "-p", "no:cacheprovider", "-q"]
-    with log.open("w") as out:
-        code = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
-    if code != 0:
-        raise RuntimeError(f"the loop failed (exit {code}); its output: e2e-artifacts/bench-{log.name}")
+    run_logged([sys.executable, "-m", "airflow_e2e_harness", "loop", "--runs", str(runs), "--",
+                *RERUN_ARGS, "--cluster-name", cluster_name, "-p", "no:cacheprovider", "-q"], log, "the loop")
     return [float(m) for m in re.findall(r"^loop: run \d+ took ([\d.]+)s", log.read_text(), re.MULTILINE)]
 
 
@@ -250,12 +250,8 @@ def stock_seconds(
     dag_file = MOVIELENS / "dags" / f"{dag_id}.py"
     command = [sys.executable, "-m", "bench.stock_dag_test", str(out), str(dag_file), dag_id, warm_up,
                *[d.isoformat() for _ in range(rounds) for d in days]]
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "HARNESS_"))}
     with log.open("w") as output:
-        # What a team's own script sets: the home, the DAGs folder dag.test() syncs from, no examples.
-        airflow = {"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(dag_file.parent),
-                   "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-        code = subprocess.run(command, cwd=ROOT, env=clean | env | airflow,
+        code = subprocess.run(command, cwd=ROOT, env=stock_environment(home, dag_file.parent) | env,
                               stdout=output, stderr=subprocess.STDOUT, check=False).returncode
     if code != 0:
         raise RuntimeError(f"stock dag.test() of {dag_id} failed (exit {code}); its output: {log}")

@@ -19,6 +19,7 @@ Writes one JSON object to OUT (stdout is the DAG runs' own log):
 from __future__ import annotations
 
 import json
+import os
 import runpy
 import subprocess
 import sys
@@ -26,6 +27,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+
+def stock_environment(home: Path, dags: Path) -> dict[str, str]:
+    """This process's environment without Airflow or harness settings, plus what a team's own
+    script sets: the home, the DAGs folder ``dag.test()`` syncs from, no example DAGs."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "HARNESS_"))}
+    return clean | {"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+                    "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
 
 
 def migrate() -> None:
