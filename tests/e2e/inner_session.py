@@ -37,18 +37,30 @@ def start_inner(tmp_path: Path, test_source: str, *extra_args: str) -> subproces
     )
 
 
-def wait_for_session(proc: subprocess.Popen[str], output: list[str], timeout: float = 240) -> str:
-    """The inner session's id, once it printed its SESSION line; what it printed goes to ``output``."""
+def wait_for_line(
+    proc: subprocess.Popen[str], output: list[str], match: Callable[[str], bool], what: str,
+    timeout: float = 240,
+) -> str:
+    """What ``proc`` printed from now up to and including the first line ``match`` accepts; all it
+    printed goes to ``output``."""
     assert proc.stdout is not None
-    deadline = time.monotonic() + timeout
+    deadline, seen = time.monotonic() + timeout, []
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
             break
         output.append(line)
-        if line.startswith("SESSION "):
-            return line.split()[1]
-    raise AssertionError("the inner session never started its run:\n" + "".join(output))
+        seen.append(line)
+        if match(line):
+            return "".join(seen)
+    raise AssertionError(f"{what}:\n" + "".join(output))
+
+
+def wait_for_session(proc: subprocess.Popen[str], output: list[str], timeout: float = 240) -> str:
+    """The inner session's id, once it printed its SESSION line; what it printed goes to ``output``."""
+    text = wait_for_line(proc, output, lambda line: line.startswith("SESSION "),
+                         "the inner session never started its run", timeout)
+    return text.splitlines()[-1].split()[1]
 
 
 def wait_until(check: Callable[[], object], what: str, timeout: float = 120) -> object:

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import sqlite3
 import subprocess
 import sys
 import textwrap
-import threading
-import time
 from contextlib import closing
 from pathlib import Path
 
@@ -27,6 +24,7 @@ import pytest
 from airflow_e2e_harness.config import cache_dir
 from airflow_e2e_harness.housekeeping.session_records import records_dir
 from airflow_e2e_harness.loop import PROMPT
+from tests.e2e.inner_session import stop_inner, wait_for_line
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
@@ -70,37 +68,6 @@ def write_project(root: Path, word: str) -> None:
     (root / "test_echo.py").write_text(textwrap.dedent(TEST).format(word=word))
 
 
-class Lines:
-    """The loop's output, line by line, read in a thread so that a wait can time out."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.all: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
-
-    def _read(self, proc: subprocess.Popen[str]) -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            self._queue.put(line)
-        self._queue.put(None)
-
-    def until(self, text: str, timeout: float = 300.0) -> str:
-        """The output up to and including the first line that holds ``text``."""
-        start, seen = time.monotonic(), []
-        while time.monotonic() - start < timeout:
-            try:
-                line = self._queue.get(timeout=1.0)
-            except queue.Empty:
-                continue
-            if line is None:
-                break
-            self.all.append(line)
-            seen.append(line)
-            if text in line:
-                return "".join(seen)
-        raise AssertionError(f"no line with {text!r}; the loop's output:\n{''.join(self.all)}")
-
-
 def test_reruns_in_one_process_read_the_edits(tmp_path: Path) -> None:
     project = tmp_path / "team"
     project.mkdir()
@@ -110,11 +77,15 @@ def test_reruns_in_one_process_read_the_edits(tmp_path: Path) -> None:
         [sys.executable, "-m", "airflow_e2e_harness", "loop", "--", "-q", "-p", "no:cacheprovider",
          "test_echo.py"],
         cwd=project, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True,
+        text=True, start_new_session=True,
     )
-    lines = Lines(proc)
+    output: list[str] = []
+
+    def until_prompt() -> str:
+        return wait_for_line(proc, output, lambda line: PROMPT in line, f"no line with {PROMPT!r}", 300)
+
     try:
-        first = lines.until(PROMPT)
+        first = until_prompt()
         assert "loop: run 1 took" in first and "(pytest exit 0)" in first, first
         assert STARTED_EARLIER not in first
 
@@ -122,7 +93,7 @@ def test_reruns_in_one_process_read_the_edits(tmp_path: Path) -> None:
         assert proc.stdin is not None
         proc.stdin.write("\n")
         proc.stdin.flush()
-        second = lines.until(PROMPT)
+        second = until_prompt()
         assert "loop: run 2 took" in second and "(pytest exit 0)" in second, second
         assert STARTED_EARLIER in second
         # The loop's own session (it holds the shared Airflow home), while the loop waits.
@@ -137,10 +108,9 @@ def test_reruns_in_one_process_read_the_edits(tmp_path: Path) -> None:
 
         proc.stdin.write("q\n")
         proc.stdin.flush()
-        assert proc.wait(timeout=120) == 0, "".join(lines.all)
+        rest, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, "".join(output) + rest
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stop_inner(proc)
     assert not (cache_dir() / "kind" / f"airflow-e2e-loop-{proc.pid}").exists(), "the loop's cluster folder"
     assert not record.exists() and not scratch.exists(), "the loop's session record and scratch folder"
